@@ -1,0 +1,56 @@
+// The parts of Haraka's objects the plugins touch, typed. Haraka ships no
+// types; these follow Haraka 3.3 (connection.js, transaction.js,
+// haraka-results, @haraka/email-address).
+
+export type Next = (retval?: number, msg?: string | object) => void
+
+export interface ResultStore {
+  add(plugin: unknown, obj: Record<string, unknown>): unknown
+  push(plugin: unknown, obj: Record<string, unknown>): unknown
+  get(plugin: unknown): Record<string, unknown> | undefined
+}
+
+export interface Address {
+  user: string | null
+  host: string | null
+  isNull(): boolean
+  address(): string
+}
+
+export interface Logger {
+  logdebug(...args: unknown[]): void
+  loginfo(...args: unknown[]): void
+  lognotice(...args: unknown[]): void
+  logwarn(...args: unknown[]): void
+  logerror(...args: unknown[]): void
+}
+
+export interface Transaction {
+  uuid: string
+  notes: Record<string, unknown>
+  results: ResultStore
+  mail_from: Address | null
+  rcpt_to: Address[]
+}
+
+export interface Connection extends Logger {
+  uuid: string
+  remote: { ip: string; host?: string | null }
+  local: { ip?: string; host?: string }
+  relaying: boolean
+  notes: Record<string, unknown>
+  results: ResultStore
+  transaction: Transaction | null
+  capabilities?: string[]
+}
+
+export interface HarakaConfig {
+  get(name: string, ...args: unknown[]): unknown
+  module_config(defaultsPath: string, overridesPath?: string): HarakaConfig
+}
+
+export interface HarakaPlugin extends Logger {
+  name: string
+  config: HarakaConfig
+  register_hook(hook: string, method: string, priority?: number): void
+}

@@ -1,0 +1,103 @@
+// What the four plugins share between Haraka and the checks: a hook wrapper
+// that calls next() exactly once whatever happens, the skip rules, and the one
+// path from a check's verdict to results, log and reply.
+import { Phase } from './catalog'
+import { countCode } from './counters'
+import { Connection, HarakaPlugin, Next, ResultStore } from './haraka-types'
+import { harakaReply, HarakaReply, HookPhase } from './haraka-reply'
+import { NetList } from './netlist'
+import { renderVerdict, Verdict } from './render'
+
+export type Outcome = HarakaReply | undefined
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err)
+}
+
+/**
+ * Wraps a hook body that returns (or resolves to) an outcome. next() is
+ * called exactly once: with the outcome, or with nothing (let the mail
+ * through) when the body throws or rejects. A rejected promise that reached
+ * Haraka would end the process.
+ */
+export function hook<A extends unknown[]>(
+  label: string,
+  body: (this: HarakaPlugin, ...args: A) => Promise<Outcome> | Outcome,
+): (this: HarakaPlugin, next: Next, ...args: A) => void {
+  return function (this: HarakaPlugin, next: Next, ...args: A): void {
+    let done = false
+    const finish = (outcome?: Outcome): void => {
+      if (done) return
+      done = true
+      try {
+        if (outcome) next(outcome.retval, outcome.msg)
+        else next()
+      } catch (err) {
+        this.logerror(`${label}: Haraka failed to take the reply: ${describe(err)}`)
+      }
+    }
+    const fail = (err: unknown): void => {
+      try {
+        this.logerror(`${label} failed, letting the mail through: ${describe(err)}`)
+      } catch {
+        // logging must not stop next() from being called
+      }
+      finish()
+    }
+    try {
+      Promise.resolve(body.apply(this, args)).then(finish, fail)
+    } catch (err) {
+      fail(err)
+    }
+  }
+}
+
+/** Why a client skips every check, or undefined when it does not. */
+export function skipReason(connection: Connection, allow: NetList): string | undefined {
+  if (connection.relaying) return 'relaying'
+  if (connection.notes?.auth_user) return 'authenticated'
+  if (allow.size && allow.has(connection.remote.ip)) return 'allow list'
+  return undefined
+}
+
+export interface DecideArgs {
+  plugin: HarakaPlugin
+  connection: Connection
+  results: ResultStore
+  phase: Phase
+  hook: HookPhase
+  /** Config section of the check, as operators know it: null_sender, ptr, ... */
+  check: string
+  verdict: Verdict
+  monitor: boolean
+  tagAll: boolean
+}
+
+/**
+ * Records a check that fired and returns the reply to send, or undefined in
+ * monitor mode (the code that would have been sent is logged and recorded).
+ */
+export function decide(a: DecideArgs): Outcome {
+  const { entry, text, line } = renderVerdict(a.verdict, a.phase, { tagAll: a.tagAll })
+  const count = countCode(entry.id, a.monitor)
+  const why = a.verdict.reason ? ` (${a.verdict.reason})` : ''
+  if (a.monitor) {
+    a.results.add(a.plugin, { msg: `monitor ${a.check}: ${line}`, emit: true })
+    a.results.push(a.plugin, { monitor: entry.id })
+    a.connection.lognotice(a.plugin, `monitor: ${a.check} would send "${line}"${why}; accepted [${entry.id} #${count}]`)
+    return undefined
+  }
+  a.results.add(a.plugin, { fail: entry.id, msg: line, emit: true })
+  a.connection.lognotice(a.plugin, `${a.check}: sent "${line}"${why} [${entry.id} #${count}]`)
+  return harakaReply(entry, text, a.hook)
+}
+
+/** EHLO advertises ENHANCEDSTATUSCODES (RFC 2034): every reply carries one but G2. */
+export function hook_capabilities(next: Next, connection: Connection): void {
+  try {
+    const caps = connection.capabilities
+    if (caps && !caps.includes('ENHANCEDSTATUSCODES')) caps.push('ENHANCEDSTATUSCODES')
+  } finally {
+    next()
+  }
+}

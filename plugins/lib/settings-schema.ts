@@ -1,0 +1,77 @@
+// Every operator-facing ini key, its type and its default, as data. The
+// package's config/*.ini files carry the same defaults with comments for
+// operators; a unit test keeps the two in step.
+
+export interface BoolSpec { type: 'bool'; default: boolean }
+/** A per-check `monitor` key: absent means "as [main] monitor". */
+export interface OptBoolSpec { type: 'optbool'; default: undefined }
+export interface NumSpec { type: 'number'; default: number; min: number; max: number; integer: boolean }
+export interface EnumSpec<T extends string = string> { type: 'enum'; default: T; values: readonly T[] }
+export interface StrSpec { type: 'string'; default: string }
+export interface ListSpec { type: 'list'; default: readonly string[] }
+export type Spec = BoolSpec | OptBoolSpec | NumSpec | EnumSpec | StrSpec | ListSpec
+
+const bool = (d: boolean): BoolSpec => ({ type: 'bool', default: d })
+const monitor: OptBoolSpec = { type: 'optbool', default: undefined }
+const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): NumSpec =>
+  ({ type: 'number', default: d, min, max, integer: true })
+const num = (d: number, min: number, max: number): NumSpec => ({ type: 'number', default: d, min, max, integer: false })
+const oneOf = <T extends string>(d: T, ...values: T[]): EnumSpec<T> => ({ type: 'enum', default: d, values })
+const str = (d: string): StrSpec => ({ type: 'string', default: d })
+const list = (...d: string[]): ListSpec => ({ type: 'list', default: d })
+
+export const SHARED_FILE = 'support-codes.ini'
+
+export const SCHEMA = {
+  'support-codes.ini': {
+    main: { monitor: bool(false), tag_all: bool(false), allow: list() },
+    dns: { servers: list(), timeout: num(5, 0.1, 60) },
+    store: { backend: oneOf('memory', 'memory', 'redis') },
+  },
+  'support-codes-connect.ini': {
+    concurrency: { max: int(10), monitor },
+    ptr: { enabled: bool(true), dns_error: oneOf('defer', 'defer', 'accept'), monitor },
+  },
+  'support-codes-mailfrom.ini': {
+    null_sender: { reject: bool(true), monitor },
+    sender_rate: { limit: int(0), period: int(3600, 1), monitor },
+  },
+  'support-codes-rcpt.ini': {
+    dnsbl: { zones: list('senderscore', 'spamhaus_xbl'), monitor },
+    senderscore: { zone: str('bl.score.senderscore.com'), code: oneOf('G31', 'G31', 'G32'), listed: list('127.0.0.2') },
+    spamhaus_xbl: { zone: str('xbl.spamhaus.org'), code: oneOf('G32', 'G31', 'G32'), listed: list('127.0.0.4/30') },
+    new_ip: { limit: int(0), period: int(3600, 1), probation: int(86400, 1), monitor },
+    sender_mx: { enabled: bool(true), monitor },
+    recipients: { domains: list(), at: oneOf('rcpt', 'rcpt', 'data'), monitor },
+    callout: { enabled: bool(false), routes: list(), timeout: num(10, 0.1, 300), cache_ttl: int(3600), monitor },
+    sender_blocks: { enabled: bool(true), monitor },
+    mailbox_rate: { limit: int(0), period: int(3600, 1), monitor },
+  },
+  'support-codes-data.ini': {
+    loop: { max_received: int(30, 1), monitor },
+    mime: { partial: bool(true), contenttype: bool(true), monitor },
+    attachments: {
+      archives: bool(true), banned: bool(true), winzip: bool(true), clsid: bool(true),
+      max_depth: int(5), max_entries: int(1000, 1), monitor,
+    },
+    virus: { clamd: str(''), on_error: oneOf('defer', 'defer', 'accept'), monitor },
+    spf: { reject_fail: bool(true), monitor },
+    dmarc: { reject: bool(true), temperror: oneOf('defer', 'defer', 'accept'), monitor },
+  },
+} as const
+
+export type Schema = typeof SCHEMA
+export type FileName = keyof Schema
+
+type ValueOf<S> =
+  S extends BoolSpec ? boolean
+    : S extends OptBoolSpec ? boolean | undefined
+      : S extends NumSpec ? number
+        : S extends EnumSpec<infer T> ? T
+          : S extends ListSpec ? string[]
+            : string
+
+/** The typed settings of one ini file. */
+export type SettingsOf<F extends FileName> = {
+  [Sec in keyof Schema[F]]: { [K in keyof Schema[F][Sec]]: ValueOf<Schema[F][Sec][K]> }
+}

@@ -1,0 +1,95 @@
+// The catalog against the provider's table and DESIGN.md's wire lines.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { CATALOG, CodeId, entryFor } from '../../plugins/lib/catalog'
+import { renderLine, renderVerdict, isUntagged } from '../../plugins/lib/render'
+import { codesMarkdown } from '../../plugins/lib/codes-doc'
+
+const ROOT = path.resolve(__dirname, '..', '..', '..')
+const ip = '198.51.100.7'
+
+// The 24 example lines of DESIGN.md, byte for byte, with the variables they use.
+const EXAMPLES: Array<[CodeId, Parameters<typeof renderLine>[1], string]> = [
+  ['G2', {}, '421 Too many concurrent connections from this client (G2)'],
+  ['G1F', { ip }, '450 4.7.1 Client host 198.51.100.7 has no PTR record (G1F)'],
+  ['G6', { email: 'bob@example.com' }, "450 4.4.1 bob@example.com: The recipient's server was temporarily unavailable to accept your message (G6)"],
+  ['G30', {}, '450 4.2.1 Mailbox received too much email in a short period of time'],
+  ['G28', {}, '451 4.7.1 Received too many messages from a new or untrusted IP'],
+  ['G16', {}, '450 4.4.6 Routing loop detected (G16)'],
+  ['G1E', { email: 'alice@sender.example' }, '450 4.4.0 alice@sender.example: Temporary DMARC DNS lookup failure (G1E)'],
+  ['G29', {}, '550 5.0.0 Received too many messages from a sender mailbox'],
+  ['G34', {}, '550 5.0.0 Sender is not allowed to send with empty mail_from'],
+  ['G8/G9', { email: 'bob@example.com' }, '550 5.1.1 bob@example.com: Email address could not be found, or was misspelled (G8, G9)'],
+  ['G7', { email: 'bob@example.com' }, "550 5.7.1 bob@example.com: The recipient's server refused to accept your message (G7)"],
+  ['GE', { email: 'alice@sender.example' }, '554 5.7.1 alice@sender.example: Sender address rejected: Blocked by this recipient'],
+  ['G14', { email: 'alice@sender.example' }, "550 5.7.1 alice@sender.example: Sender's MX record not allowed (G14)"],
+  ['G31', { ip, zone: 'bl.score.senderscore.com', result: '127.0.0.2' }, '554 5.7.1 ACL dns_rbl; Client host [198.51.100.7] blocked using bl.score.senderscore.com=127.0.0.2 Senderscore. Please visit https://senderscore.org/rtbl/ for more information on why this message could not be delivered (G31)'],
+  ['G32', { ip, zone: 'xbl.spamhaus.org', result: '127.0.0.4' }, '554 5.7.1 ACL dns_rbl; Client host [198.51.100.7] blocked using xbl.spamhaus.org=127.0.0.4 Spamhaus XBL. Please visit http://www.spamhaus.org/lookup/ for more information on why this message could not be delivered (G32)'],
+  ['R2', { mailFromDomain: 'sender.example' }, '550 5.1.0 Sender is not allowed to send from sender.example'],
+  ['G3/G4/G5', {}, '550 5.7.1 Virus found (G3,G4,G5)'],
+  ['G15', { dmarcDomain: 'sender.example' }, '550 5.7.1 Email rejected per DMARC policy for sender.example (G15)'],
+  ['G18', {}, '550 5.7.0 header_contenttype_1 (G18)'],
+  ['G19', {}, '550 5.7.0 header_contenttype_2 - Multi-part MIME messages are rejected as dangerous (G19)'],
+  ['G1A', {}, '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1A)'],
+  ['G1B', {}, '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1B)'],
+  ['G1C', {}, '550 5.7.0 mime_banned_file - File attachment is not allowed because they can be used to exploit Winzip (G1C)'],
+  ['G1D', {}, '550 5.7.0 mime_banned_file - CLSID file extensions are dangerous (G1D)'],
+]
+
+test('DESIGN.md example lines render byte for byte', () => {
+  assert.equal(EXAMPLES.length, 24)
+  for (const [id, vars, line] of EXAMPLES) {
+    assert.equal(renderLine(entryFor(id), vars), line, id)
+  }
+})
+
+test('the table: 26 rows, 27 support codes, G8/G9 and G1A in two phases', () => {
+  assert.equal(CATALOG.length, 26)
+  const codes = new Set(CATALOG.flatMap((e) => e.codes))
+  assert.equal(codes.size, 27)
+  assert.deepEqual(CATALOG.filter((e) => e.id === 'G8/G9').map((e) => e.phase), ['rcpt', 'data'])
+  assert.deepEqual(CATALOG.filter((e) => e.id === 'G1A').map((e) => e.phase), ['connect', 'data'])
+  assert.equal(CATALOG.filter((e) => e.kind === 'deferral').length, 7)
+  for (const e of CATALOG) {
+    assert.equal(e.kind === 'deferral', e.smtp < 500, e.id)
+    if (e.enhanced) assert.equal(e.enhanced[0], String(e.smtp)[0], e.id)
+  }
+})
+
+test('every template appears in the provider table', () => {
+  const spec = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'response-codes.txt'), 'utf8').replace(/\\_/g, '_')
+  for (const e of CATALOG) {
+    assert.ok(spec.includes(`"${e.template}"`), `${e.id} template not in the table`)
+    assert.ok(spec.includes(`${e.smtp} ${e.enhanced ? `${e.enhanced} ` : ''}${e.codes.join(', ')} "`), `${e.id} codes`)
+    if (e.meaning) assert.ok(spec.includes(e.meaning), `${e.id} meaning`)
+  }
+})
+
+test('tag_all appends the code to the six untagged replies only', () => {
+  const untagged = [...new Set(CATALOG.filter(isUntagged).map((e) => e.id))]
+  assert.deepEqual(untagged.sort(), ['G28', 'G29', 'G30', 'G34', 'GE', 'R2'])
+  assert.equal(renderLine(entryFor('G34'), {}, { tagAll: true }), '550 5.0.0 Sender is not allowed to send with empty mail_from (G34)')
+  assert.equal(renderLine(entryFor('G30'), {}, { tagAll: true }), '450 4.2.1 Mailbox received too much email in a short period of time (G30)')
+  assert.equal(renderLine(entryFor('G16'), {}, { tagAll: true }), '450 4.4.6 Routing loop detected (G16)')
+})
+
+test('variables: required, and control characters dropped', () => {
+  assert.throws(() => renderLine(entryFor('G1F'), {}), /no value for \{IP\}/)
+  assert.equal(
+    renderVerdict({ id: 'G8/G9', vars: { email: 'bob@x.example\r\n250 OK' } }, 'data').line,
+    '550 5.1.1 bob@x.example250 OK: Email address could not be found, or was misspelled (G8, G9)',
+  )
+})
+
+test('entryFor prefers the row of the phase', () => {
+  assert.equal(entryFor('G1A', 'data').phase, 'data')
+  assert.equal(entryFor('G8/G9', 'rcpt').phase, 'rcpt')
+  assert.throws(() => entryFor('G99' as CodeId), /unknown catalog id/)
+})
+
+test('docs/codes.md is generated from the catalog (run npm run docs)', () => {
+  const committed = fs.readFileSync(path.join(ROOT, 'docs', 'codes.md'), 'utf8')
+  assert.equal(committed, codesMarkdown())
+})
