@@ -20,7 +20,7 @@ export const hook_mail = hook('mailfrom', function (this: HarakaPlugin, connecti
   const { shared, own } = config
   const skip = skipReason(connection, config.allow)
   if (skip) {
-    txn.results.add(this, { skip })
+    txn.results.add(this, { skip, emit: true })
     return undefined
   }
   const from = params[0]
