@@ -31,9 +31,13 @@ export function prepareTemplateNode(dir = fs.mkdtempSync(path.join(os.tmpdir(), 
   execFileSync(process.execPath, [HARAKA_BIN, '-i', dir], { stdio: 'ignore' })
   log(`installing ${path.basename(tarball)} into it with npm install`)
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball], { cwd: dir, stdio: 'inherit' })
+  fs.renameSync(tarball, path.join(dir, TARBALL))
   fs.rmSync(packDir, { recursive: true, force: true })
   return dir
 }
+
+/** The packed tarball, kept in the template node for install tests. */
+export const TARBALL = 'haraka-plugin-support-codes.tgz'
 
 export function templateNode(): string {
   const dir = process.env.SC_TEMPLATE_NODE
@@ -54,6 +58,12 @@ export interface HarakaOptions {
   /** Keep the node folder after stop (the demo). */
   dir?: string
   logLevel?: string
+  /** Another Haraka's bin/haraka (a global install); default: the pinned devDependency. */
+  bin?: string
+  /** Accept PROXY headers from loopback test clients (default true). */
+  proxy?: boolean
+  /** Link the template node's node_modules into the node (default true). */
+  linkModules?: boolean
 }
 
 /** Plugins the tests put after the bundle: accept every recipient, queue to files. */
@@ -85,6 +95,7 @@ export function editIni(text: string, changes: Record<string, Record<string, str
 
 export class Haraka {
   private output = ''
+  private listeners: Array<(text: string) => void> = []
   private exited: Promise<number | null>
   private exitCode: number | null | undefined = undefined
 
@@ -94,8 +105,13 @@ export class Haraka {
     private readonly proc: ChildProcess,
     private readonly keepDir: boolean,
   ) {
-    proc.stdout?.on('data', (d: Buffer) => { this.output += d.toString() })
-    proc.stderr?.on('data', (d: Buffer) => { this.output += d.toString() })
+    const take = (d: Buffer): void => {
+      const text = d.toString()
+      this.output += text
+      for (const fn of this.listeners) fn(text)
+    }
+    proc.stdout?.on('data', take)
+    proc.stderr?.on('data', take)
     this.exited = new Promise((resolve) => {
       proc.on('exit', (code) => {
         this.exitCode = code
@@ -110,7 +126,7 @@ export class Haraka {
     const port = opts.port ?? (await freePort())
     fs.mkdirSync(path.join(dir, 'config'), { recursive: true })
     fs.cpSync(path.join(template, 'config'), path.join(dir, 'config'), { recursive: true })
-    if (!fs.existsSync(path.join(dir, 'node_modules'))) {
+    if (opts.linkModules !== false && !fs.existsSync(path.join(dir, 'node_modules'))) {
       fs.symlinkSync(path.join(template, 'node_modules'), path.join(dir, 'node_modules'))
     }
     fs.cpSync(NODE_PLUGINS, path.join(dir, 'plugins'), { recursive: true })
@@ -126,7 +142,7 @@ export class Haraka {
       // Haraka reads connection.ini whole (no merge with its defaults), so
       // the node's own file is edited rather than replaced.
       'connection.ini': editIni(fs.readFileSync(path.join(template, 'config', 'connection.ini'), 'utf8'), {
-        haproxy: { 'hosts[]': ['127.0.0.1', '::1'] },
+        haproxy: { 'hosts[]': opts.proxy === false ? [] : ['127.0.0.1', '::1'] },
         headers: { max_received: ['1000'] },
       }),
       ...opts.config,
@@ -136,7 +152,7 @@ export class Haraka {
       fs.writeFileSync(path.join(dir, 'config', name), content)
     }
     const args = opts.dns ? ['--require', PRELOAD] : []
-    const proc = spawn(process.execPath, [...args, HARAKA_BIN, '-c', dir], {
+    const proc = spawn(process.execPath, [...args, opts.bin ?? HARAKA_BIN, '-c', dir], {
       env: { ...process.env, SC_TEST_DNS: opts.dns ?? '', SC_TEST_QUEUE: path.join(dir, 'queue') },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -148,6 +164,16 @@ export class Haraka {
   /** Everything Haraka has logged so far. */
   get log(): string {
     return this.output
+  }
+
+  /** Calls fn with Haraka's output from now on. */
+  onOutput(fn: (text: string) => void): void {
+    this.listeners.push(fn)
+  }
+
+  /** Resolves with the exit code when the Haraka process ends. */
+  whenExited(): Promise<number | null> {
+    return this.exited
   }
 
   /** True while the Haraka process runs. */
