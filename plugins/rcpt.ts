@@ -1,5 +1,5 @@
-// support-codes/rcpt: checks of the rcpt phase. Each check lands with its issue;
-// until then the plugin loads its settings and advertises enhanced codes.
+// support-codes/rcpt: checks of the rcpt phase. This version loads and
+// validates its settings and advertises enhanced status codes; the plugin's page in docs/ says which checks it enforces.
 import { HarakaPlugin } from './lib/haraka-types'
 import { PluginConfig } from './lib/plugin-config'
 
