@@ -1,13 +1,157 @@
-// support-codes/connect: checks of the connect phase. This version loads and
-// validates its settings and advertises enhanced status codes; the plugin's page in docs/ says which checks it enforces.
-import { HarakaPlugin } from './lib/haraka-types'
+// support-codes/connect: G2 (concurrent connections per client IP) at
+// connect, and G1F (no PTR) decided at connect and sent at MAIL FROM, since
+// Haraka can only answer 421 or 554 to a new connection.
+import constants from 'haraka-constants'
+import ipaddr from 'ipaddr.js'
+import { concurrency } from './lib/checks/concurrency'
+import { PtrFacts, ptrCheck } from './lib/checks/ptr'
+import { Dns, Lookup } from './lib/dns'
+import { Connection, HarakaPlugin } from './lib/haraka-types'
+import { decide, hook, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
+import { isMonitor } from './lib/settings'
+import { CounterStore } from './lib/store'
 
 export { hook_capabilities } from './lib/hook'
 
 const FILE = 'support-codes-connect.ini'
+const NOTE = 'support_codes_connect'
+/** Lifetime of a concurrency count that nothing touches any more. */
+const CONCURRENCY_TTL = 3600
+/** PTR names checked for forward confirmation. */
+const MAX_PTR_NAMES = 5
+
+let config: PluginConfig<typeof FILE>
+
+interface ConnState {
+  skip?: string
+  /** The count after this connection was added, once the store answered. */
+  counted?: Promise<number | undefined>
+  store?: CounterStore
+  key?: string
+  ptrLookup?: Promise<Lookup<string>>
+  ptr?: Promise<PtrFacts>
+}
 
 export function register(this: HarakaPlugin): void {
-  // Loading names any bad value in the file once, at start and on reload.
-  new PluginConfig(this, FILE)
+  config = new PluginConfig(this, FILE)
 }
+
+function canonicalIp(ip: string): string {
+  try {
+    const addr = ipaddr.process(ip)
+    return addr.toString()
+  } catch {
+    return ip
+  }
+}
+
+async function gatherPtr(dns: Dns, ip: string, lookup: Promise<Lookup<string>>, fcrdns: boolean): Promise<PtrFacts> {
+  const ptr = await lookup
+  if (!fcrdns || ptr.status !== 'ok') return { ip, ptr }
+  const v6 = ip.includes(':')
+  const answers = await Promise.all(ptr.values.slice(0, MAX_PTR_NAMES).map((name) => (v6 ? dns.aaaa(name) : dns.a(name))))
+  const want = canonicalIp(ip)
+  if (answers.some((a) => a.status === 'ok' && a.values.some((v) => canonicalIp(v) === want))) return { ip, ptr, forward: 'match' }
+  if (answers.some((a) => a.status === 'error')) return { ip, ptr, forward: 'error' }
+  return { ip, ptr, forward: 'nomatch' }
+}
+
+function state(connection: Connection): ConnState | undefined {
+  return connection.notes[NOTE] as ConnState | undefined
+}
+
+// Starts the count and the PTR lookup as soon as the client's address is
+// known (after a PROXY header), so that neither holds up the greeting longer
+// than it must and both run beside other connections.
+export const hook_connect_init = hook('connect_init', function (this: HarakaPlugin, connection: Connection) {
+  const skip = skipReason(connection, config.allow)
+  const st: ConnState = { skip }
+  connection.notes[NOTE] = st
+  const { own } = config
+  // The PTR is looked up for skipped clients too: it answers Haraka's own
+  // lookup_rdns (below), and only the verdict is skipped.
+  if (own.ptr.enabled) {
+    const dns = config.dns()
+    st.ptrLookup = dns.ptr(connection.remote.ip)
+    if (!skip) st.ptr = gatherPtr(dns, connection.remote.ip, st.ptrLookup, own.ptr.fcrdns)
+  }
+  if (skip || own.concurrency.max <= 0) return undefined
+  const store = config.store()
+  st.store = store
+  st.key = `sc:conc:${canonicalIp(connection.remote.ip)}`
+  st.counted = store.gauge(st.key, 1, CONCURRENCY_TTL).catch((err: unknown) => {
+    connection.logdebug(this, `concurrency not counted: ${String(err)}`)
+    return undefined
+  })
+  return undefined
+})
+
+// Haraka looks the client's PTR up itself before the greeting, with the
+// system resolver's own timeouts. The lookup above answers it instead: one
+// lookup, not two, and the greeting waits at most [dns] timeout. Haraka's
+// names for the outcomes are kept (remote.host NXDOMAIN or DNSERROR).
+export const hook_lookup_rdns = hook('lookup_rdns', async function (this: HarakaPlugin, connection: Connection) {
+  const lookup = state(connection)?.ptrLookup
+  if (!lookup) return undefined
+  const ptr = await lookup
+  const host = ptr.status === 'ok' ? ptr.values[0] : ptr.status === 'none' ? 'NXDOMAIN' : 'DNSERROR'
+  return { retval: constants.ok, msg: host }
+})
+
+export const hook_connect = hook('connect', async function (this: HarakaPlugin, connection: Connection) {
+  const st = state(connection)
+  if (!st) return undefined
+  if (st.skip) {
+    connection.results.add(this, { skip: st.skip, emit: true })
+    return undefined
+  }
+  const { own, shared } = config
+  const connections = st.counted ? await st.counted : undefined
+  const verdict = concurrency({ connections }, own.concurrency)
+  if (verdict) {
+    const out = decide({
+      plugin: this, connection, results: connection.results, phase: 'connect', hook: 'connect', check: 'concurrency',
+      verdict, monitor: isMonitor(own.concurrency, shared.main.monitor), tagAll: shared.main.tag_all,
+    })
+    if (out) return out
+  } else if (connections !== undefined) {
+    connection.results.add(this, { pass: 'concurrency' })
+  }
+  return undefined
+})
+
+// G1F goes out at every MAIL FROM of the connection: a client that tries
+// again in the same session gets the same answer.
+export const hook_mail = hook('mail', async function (this: HarakaPlugin, connection: Connection) {
+  const st = state(connection)
+  if (!st?.ptr || st.skip) return undefined
+  const txn = connection.transaction
+  if (!txn) return undefined
+  if (skipReason(connection, config.allow)) return undefined
+  const { own, shared } = config
+  const verdict = ptrCheck(await st.ptr, own.ptr)
+  if (!verdict) {
+    txn.results.add(this, { pass: 'ptr' })
+    return undefined
+  }
+  return decide({
+    plugin: this, connection, results: txn.results, phase: 'connect', hook: 'mail', check: 'ptr',
+    verdict, monitor: isMonitor(own.ptr, shared.main.monitor), tagAll: shared.main.tag_all,
+  })
+})
+
+// Every way a connection ends (QUIT, reset, timeout, another plugin's
+// DENYDISCONNECT) runs Haraka's disconnect hooks; the count goes back down
+// here, once, and only if it went up.
+export const hook_disconnect = hook('disconnect', async function (this: HarakaPlugin, connection: Connection) {
+  const st = state(connection)
+  if (!st?.counted || !st.store || !st.key) return undefined
+  const counted = await st.counted
+  st.counted = undefined
+  if (counted === undefined) return undefined
+  await st.store.gauge(st.key, -1, CONCURRENCY_TTL).catch((err: unknown) => {
+    connection.logdebug(this, `concurrency not uncounted: ${String(err)}`)
+  })
+  return undefined
+})

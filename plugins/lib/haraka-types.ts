@@ -14,7 +14,8 @@ export interface Address {
   user: string | null
   host: string | null
   isNull(): boolean
-  address(): string
+  /** local@domain, without angle brackets ("" for the null sender). */
+  readonly address: string
 }
 
 export interface Logger {

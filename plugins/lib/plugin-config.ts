@@ -7,6 +7,9 @@ import { netList, NetList } from './netlist'
 import { PACKAGE_ROOT } from './paths'
 import { FileName, SHARED_FILE, SettingsOf } from './settings-schema'
 import { readSettings } from './settings'
+import { CounterStore, getStore, redisEndpoint } from './store'
+import { RedisEndpoint } from './store/redis'
+import { Dns, getDns } from './dns'
 
 // A bad value is named once per process, not on every reload or connection.
 const reported = new Set<string>()
@@ -23,6 +26,8 @@ export class PluginConfig<F extends FileName> {
   /** Sections not in the schema (DNS list zones), raw. */
   extra: Record<string, Record<string, unknown>> = {}
   allow!: NetList
+  /** redis.ini [server], used when [store] backend=redis. */
+  redis!: RedisEndpoint
 
   constructor(private readonly plugin: HarakaPlugin, private readonly file: F) {
     this.load()
@@ -33,7 +38,7 @@ export class PluginConfig<F extends FileName> {
     const reload = (): void => {
       try {
         this.load()
-        this.plugin.loginfo(`reloaded ${SHARED_FILE} and ${this.file}`)
+        this.plugin.loginfo(`reloaded ${SHARED_FILE}, ${this.file} and redis.ini`)
       } catch (err) {
         this.plugin.logerror(`reloading config failed, keeping the previous settings: ${String(err)}`)
       }
@@ -46,9 +51,23 @@ export class PluginConfig<F extends FileName> {
     for (const bad of allow.invalid) {
       reportOnce(this.plugin, `${SHARED_FILE} [main] allow: "${bad}" is not an IP address or CIDR; ignored`)
     }
+    this.redis = redisEndpoint(cfg.get('redis.ini', 'ini', reload) as Record<string, Record<string, unknown>>)
     this.shared = shared.settings
     this.own = own.settings
     this.extra = own.extra
     this.allow = allow
+    // Connect to Redis now, not on the first mail.
+    if (this.shared.store.backend === 'redis') this.store()
+  }
+
+  /** The counter store for the current settings (one per process). */
+  store(): CounterStore {
+    const { backend, timeout } = this.shared.store
+    return getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
+  }
+
+  /** The resolver for the current [dns] settings (one per process). */
+  dns(): Dns {
+    return getDns(this.shared.dns.servers, this.shared.dns.timeout)
   }
 }

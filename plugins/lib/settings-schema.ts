@@ -26,11 +26,11 @@ export const SCHEMA = {
   'support-codes.ini': {
     main: { monitor: bool(false), tag_all: bool(false), allow: list() },
     dns: { servers: list(), timeout: num(5, 0.1, 60) },
-    store: { backend: oneOf('memory', 'memory', 'redis') },
+    store: { backend: oneOf('memory', 'memory', 'redis'), timeout: num(0.5, 0.01, 10) },
   },
   'support-codes-connect.ini': {
     concurrency: { max: int(10), monitor },
-    ptr: { enabled: bool(true), dns_error: oneOf('defer', 'defer', 'accept'), monitor },
+    ptr: { enabled: bool(true), dns_error: oneOf('defer', 'defer', 'accept'), fcrdns: bool(false), monitor },
   },
   'support-codes-mailfrom.ini': {
     null_sender: { reject: bool(true), monitor },

@@ -147,7 +147,7 @@ describe('settings', () => {
     h.writeConfig('support-codes.ini', '[main]\ntag_all=true\n')
     h.writeConfig('support-codes-mailfrom.ini', '[null_sender]\nreject=true\n')
     assert.equal(await until(`${G34} (G34)`), `${G34} (G34)`)
-    assert.match(h.log, /reloaded support-codes\.ini and support-codes-mailfrom\.ini/)
+    assert.match(h.log, /reloaded support-codes\.ini, support-codes-mailfrom\.ini and redis\.ini/)
     assert.equal(h.running, true)
   })
 

@@ -60,14 +60,16 @@ export interface HarakaOptions {
   logLevel?: string
   /** Another Haraka's bin/haraka (a global install); default: the pinned devDependency. */
   bin?: string
+  /** More smtp.ini [main] lines (inactivity_timeout=2, ...). */
+  smtp?: string[]
   /** Accept PROXY headers from loopback test clients (default true). */
   proxy?: boolean
   /** Link the template node's node_modules into the node (default true). */
   linkModules?: boolean
 }
 
-/** Plugins the tests put after the bundle: accept every recipient, queue to files. */
-export const TEST_TAIL = ['test_accept', 'test_queue']
+/** Plugins the tests put after the bundle: hang up on HELO hangup.test, accept every recipient, queue to files. */
+export const TEST_TAIL = ['test_hangup', 'test_accept', 'test_queue']
 
 /**
  * Sets keys in an ini text, keeping everything else: each key's existing
@@ -135,7 +137,8 @@ export class Haraka {
       plugins: [...(opts.plugins ?? PLUGINS), ...TEST_TAIL].join('\n') + '\n',
       me: 'mx.test.example\n',
       // public_ip keeps Haraka and its plugins from asking a STUN server.
-      'smtp.ini': `listen=127.0.0.1:${port}\nnodes=${opts.nodes ?? 0}\npublic_ip=192.0.2.25\nforce_shutdown_timeout=3\ngraceful_shutdown=false\n`,
+      'smtp.ini': [`listen=127.0.0.1:${port}`, `nodes=${opts.nodes ?? 0}`, 'public_ip=192.0.2.25', 'force_shutdown_timeout=3',
+        'graceful_shutdown=false', ...(opts.smtp ?? [])].join('\n') + '\n',
       'log.ini': `[main]\nlevel=${opts.logLevel ?? 'info'}\ntimestamps=false\nformat=default\n`,
       // Test clients present addresses from 198.18.0.0/15 with a PROXY header;
       // the bundle's own loop check answers before Haraka's max_received.
@@ -201,6 +204,14 @@ export class Haraka {
   queued(): string[] {
     const q = path.join(this.dir, 'queue')
     return fs.readdirSync(q).sort().map((f) => fs.readFileSync(path.join(q, f), 'utf8'))
+  }
+
+  /** Ends Haraka at once (SIGKILL), as a crash or a power cut would. */
+  async kill(): Promise<void> {
+    if (this.running) {
+      this.proc.kill('SIGKILL')
+      await this.exited
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,79 @@
+// The bundle's own DNS lookups, through [dns] servers with [dns] timeout
+// bounding each lookup in total, retries included. Results keep "no such
+// record" apart from "could not find out" (SERVFAIL, timeout, refused): a
+// check must never read a DNS failure as an answer.
+import { promises as dnsp } from 'node:dns'
+import ipaddr from 'ipaddr.js'
+
+export type Lookup<T> =
+  | { status: 'ok'; values: T[] }
+  /** NXDOMAIN or no record of the type. */
+  | { status: 'none'; code: string }
+  /** SERVFAIL, timeout, refused, or any other failure. */
+  | { status: 'error'; code: string }
+
+export interface Mx { exchange: string; priority: number }
+
+export interface Dns {
+  ptr(ip: string): Promise<Lookup<string>>
+  a(name: string): Promise<Lookup<string>>
+  aaaa(name: string): Promise<Lookup<string>>
+  mx(name: string): Promise<Lookup<Mx>>
+  txt(name: string): Promise<Lookup<string>>
+}
+
+const NONE = new Set(['ENOTFOUND', 'ENODATA', 'NOTFOUND', 'NODATA'])
+
+/** The reverse-zone name of an IP: 4.3.2.1.in-addr.arpa, or ip6.arpa nibbles. */
+export function ptrName(ip: string): string {
+  let addr = ipaddr.parse(ip)
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address()
+  const bytes = addr.toByteArray()
+  if (addr.kind() === 'ipv4') return `${bytes.reverse().join('.')}.in-addr.arpa`
+  const nibbles = bytes.flatMap((b) => [(b >> 4).toString(16), (b & 15).toString(16)])
+  return `${nibbles.reverse().join('.')}.ip6.arpa`
+}
+
+export function makeDns(servers: readonly string[], timeoutSec: number): Dns {
+  const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
+  // Two tries, each a share of the total; the race below holds the bound
+  // whatever c-ares does with its timers.
+  const resolver = new dnsp.Resolver({ timeout: Math.max(50, Math.floor(totalMs / 3)), tries: 2 })
+  if (servers.length) resolver.setServers([...servers])
+
+  async function lookup<T>(query: () => Promise<T[]>): Promise<Lookup<T>> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<Lookup<T>>((resolve) => {
+      timer = setTimeout(() => resolve({ status: 'error', code: 'ETIMEOUT' }), totalMs)
+    })
+    const answer = query().then(
+      (values): Lookup<T> => (values.length ? { status: 'ok', values } : { status: 'none', code: 'ENODATA' }),
+      (err: NodeJS.ErrnoException): Lookup<T> => {
+        const code = err.code ?? 'EUNKNOWN'
+        return NONE.has(code) ? { status: 'none', code } : { status: 'error', code }
+      },
+    )
+    try {
+      return await Promise.race([answer, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  return {
+    ptr: (ip) => lookup(() => resolver.resolvePtr(ptrName(ip))),
+    a: (name) => lookup(() => resolver.resolve4(name)),
+    aaaa: (name) => lookup(() => resolver.resolve6(name)),
+    mx: (name) => lookup(async () => (await resolver.resolveMx(name)).map((m) => ({ exchange: m.exchange, priority: m.priority }))),
+    txt: (name) => lookup(async () => (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''))),
+  }
+}
+
+let current: { signature: string; dns: Dns } | undefined
+
+/** One resolver per process for the current [dns] settings. */
+export function getDns(servers: readonly string[], timeoutSec: number): Dns {
+  const signature = JSON.stringify([servers, timeoutSec])
+  if (current?.signature !== signature) current = { signature, dns: makeDns(servers, timeoutSec) }
+  return current.dns
+}

@@ -1,0 +1,39 @@
+// One store per Haraka process, shared by the four plugins; rebuilt when its
+// settings change (a reload of support-codes.ini or redis.ini).
+import { MemoryStore } from './memory'
+import { RedisEndpoint, RedisStore } from './redis'
+import { CounterStore, StoreLogger } from './types'
+
+export type { CounterStore } from './types'
+export { StoreUnavailable } from './types'
+
+let current: { signature: string; store: CounterStore } | undefined
+
+/**
+ * redis.ini as haraka-plugin-redis reads it: [server] host, port (or path /
+ * socket for a unix socket), database; [opts] database, username, password.
+ */
+export function redisEndpoint(ini: Record<string, Record<string, unknown> | undefined> | undefined): RedisEndpoint {
+  const server = { ...(ini?.opts ?? {}), ...(ini?.server ?? {}) } as Record<string, unknown>
+  const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v))
+  const num = (v: unknown): number | undefined => (str(v) === undefined || !Number.isFinite(Number(v)) ? undefined : Number(v))
+  return {
+    host: str(server.host ?? server.ip),
+    port: num(server.port),
+    path: str(server.path ?? server.socket),
+    database: num(server.database ?? server.db),
+    username: str(server.username),
+    password: str(server.password),
+  }
+}
+
+export function getStore(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger): CounterStore {
+  const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec])
+  if (current?.signature === signature) return current.store
+  const old = current?.store
+  const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log) : new MemoryStore()
+  current = { signature, store }
+  // Operations already under way on the old store finish first.
+  if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()
+  return store
+}

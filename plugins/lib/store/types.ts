@@ -1,0 +1,36 @@
+// The counter store: concurrency, rates and first-seen times. Every
+// operation is one round trip and every key expires by itself, so a node that
+// dies leaves nothing stuck for longer than the key's lifetime.
+
+export interface CounterStore {
+  readonly backend: 'memory' | 'redis'
+  /** Adds `by` and (re)sets the key's lifetime; resolves to the new value. */
+  incr(key: string, by: number, ttlSec: number): Promise<number>
+  /** Subtracts `by`, never below zero (the key goes at zero); resolves to the new value. */
+  decr(key: string, by: number, ttlSec: number): Promise<number>
+  /**
+   * A count of things open right now (connections), shared by every process
+   * using the store: adds delta for this process and resolves to the total.
+   * A process that dies stops counting within seconds (Redis) or takes its
+   * counts with it (memory).
+   */
+  gauge(key: string, delta: number, ttlSec: number): Promise<number>
+  /** Current values, 0 for missing keys. */
+  get(keys: string[]): Promise<number[]>
+  /** Stores value unless the key exists; resolves to the value now stored. */
+  setIfAbsent(key: string, value: string, ttlSec: number): Promise<string>
+  close(): Promise<void>
+}
+
+/** Thrown when the store cannot answer in time; callers let the mail through. */
+export class StoreUnavailable extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StoreUnavailable'
+  }
+}
+
+export interface StoreLogger {
+  logwarn(msg: string): void
+  loginfo(msg: string): void
+}
