@@ -17,6 +17,9 @@ before(async () => {
     records: {
       '7.0.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.sender.example' }],
       'client.sender.example': [{ type: 'A', data: CLIENT }],
+      // Every test client has a PTR record here (G1F is tested elsewhere).
+      '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.sender.example' }],
+      '*.8.b.d.0.1.0.0.2.ip6.arpa': [{ type: 'PTR', data: 'client.sender.example' }],
       'sender.example': [{ type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } }],
       'mx.sender.example': [{ type: 'A', data: '198.18.1.1' }],
     },
