@@ -64,9 +64,18 @@ export class MemoryStore implements CounterStore {
 
   async setIfAbsent(key: string, value: string, ttlSec: number): Promise<string> {
     const e = this.live(key)
-    if (e) return String(e.value)
+    const stored = e ? String(e.value) : value
+    this.map.set(key, { value: stored, expires: this.now() + ttlSec * 1000 })
+    return stored
+  }
+
+  async put(key: string, value: string, ttlSec: number): Promise<void> {
     this.map.set(key, { value, expires: this.now() + ttlSec * 1000 })
-    return value
+  }
+
+  async fetch(key: string): Promise<string | undefined> {
+    const e = this.live(key)
+    return e === undefined ? undefined : String(e.value)
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ if v <= 0 then redis.call('DEL', KEYS[1]) return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return v`
 const SET_IF_ABSENT = `local v = redis.call('GET', KEYS[1])
-if v then return v end
+if v then redis.call('EXPIRE', KEYS[1], ARGV[2]) return v end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return ARGV[1]`
 
@@ -153,6 +153,15 @@ export class RedisStore implements CounterStore {
 
   async setIfAbsent(key: string, value: string, ttlSec: number): Promise<string> {
     return String(await this.script(SET_IF_ABSENT, key, value, String(Math.ceil(ttlSec))))
+  }
+
+  async put(key: string, value: string, ttlSec: number): Promise<void> {
+    await this.run(['SET', key, value, 'EX', String(Math.max(1, Math.ceil(ttlSec)))])
+  }
+
+  async fetch(key: string): Promise<string | undefined> {
+    const v = await this.run<string | null>(['GET', key])
+    return v ?? undefined
   }
 
   async close(): Promise<void> {

@@ -17,8 +17,12 @@ export interface CounterStore {
   gauge(key: string, delta: number, ttlSec: number): Promise<number>
   /** Current values, 0 for missing keys. */
   get(keys: string[]): Promise<number[]>
-  /** Stores value unless the key exists; resolves to the value now stored. */
+  /** Stores value unless the key exists; resolves to the value now stored, and renews its lifetime. */
   setIfAbsent(key: string, value: string, ttlSec: number): Promise<string>
+  /** Stores a value (a cached answer) for ttlSec. */
+  put(key: string, value: string, ttlSec: number): Promise<void>
+  /** A stored value, or undefined. */
+  fetch(key: string): Promise<string | undefined>
   close(): Promise<void>
 }
 
