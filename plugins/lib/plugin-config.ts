@@ -2,7 +2,7 @@
 // the package's config/ holds the defaults, the node's config/ overrides
 // them key by key, and a change to either file is picked up without a
 // restart (haraka-config's reload callback).
-import { HarakaPlugin } from './haraka-types'
+import { HarakaConfig, HarakaPlugin } from './haraka-types'
 import { netList, NetList } from './netlist'
 import { PACKAGE_ROOT } from './paths'
 import { FileName, SHARED_FILE, SettingsOf } from './settings-schema'
@@ -26,6 +26,10 @@ export class PluginConfig<F extends FileName> {
   /** Sections not in the schema (DNS list zones), raw. */
   extra: Record<string, Record<string, unknown>> = {}
   allow!: NetList
+  /** Goes up on every (re)load, so plugins can rebuild what they derive from the settings. */
+  version = 0
+  private cfg!: HarakaConfig
+  private reload: () => void = () => undefined
   /** redis.ini [server], used when [store] backend=redis. */
   redis!: RedisEndpoint
 
@@ -43,6 +47,8 @@ export class PluginConfig<F extends FileName> {
         this.plugin.logerror(`reloading config failed, keeping the previous settings: ${String(err)}`)
       }
     }
+    this.cfg = cfg
+    this.reload = reload
     const shared = readSettings(SHARED_FILE, cfg.get(SHARED_FILE, 'ini', reload) as Record<string, unknown>)
     const own = readSettings(this.file, cfg.get(this.file, 'ini', reload) as Record<string, unknown>)
     for (const p of [...shared.problems, ...own.problems]) reportOnce(this.plugin, p.message)
@@ -56,8 +62,29 @@ export class PluginConfig<F extends FileName> {
     this.own = own.settings
     this.extra = own.extra
     this.allow = allow
+    this.version++
     // Connect to Redis now, not on the first mail.
     if (this.shared.store.backend === 'redis') this.store()
+  }
+
+  /**
+   * The raw lines of a list file (package default, replaced whole by the
+   * node's own file when that is not empty), watched for changes.
+   */
+  lines(name: string): string[] {
+    const lines = this.cfg.get(name, 'data', this.reload)
+    return Array.isArray(lines) ? lines.map(String) : []
+  }
+
+  /** This node's name (config/me), as it introduces itself to other servers. */
+  hostname(): string {
+    const me = this.plugin.config.get('me')
+    return typeof me === 'string' && me.trim() ? me.trim() : 'localhost'
+  }
+
+  /** Names a problem in the log once per process. */
+  report(message: string): void {
+    reportOnce(this.plugin, message)
   }
 
   /** The counter store for the current settings (one per process). */

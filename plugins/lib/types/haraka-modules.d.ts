@@ -22,3 +22,8 @@ declare module 'haraka-dsn' {
   }
   export = DSN
 }
+
+declare module 'haraka-plugin-dns-list' {
+  /** The DNS list query name for an IP: 4.3.2.1.zone. (IPv6: nibbles). */
+  export function ipQuery(ip: string, zone: string): string
+}

@@ -1,0 +1,95 @@
+// G14: the envelope sender's domain receives its mail at a blocked MX host,
+// by name or by address (support-codes.mx_blocklist). Anything short of a
+// clear answer (NXDOMAIN, a DNS failure, a null MX) never refuses: those are
+// other checks' business, and a DNS failure is not a verdict.
+import { Dns, Lookup, Mx } from '../dns'
+import { normalizeDomain } from '../list-file'
+import { MxBlocklist } from '../mx-blocklist'
+import { Verdict } from '../render'
+
+export interface SenderMxFacts {
+  sender: string
+  domain: string
+  /** The domain's MX lookup. */
+  mx: Lookup<Mx>
+  /** A and AAAA of the MX hosts (or of the domain for an implicit MX), gathered only when the list has address entries. */
+  addresses?: Array<{ host: string; lookup: Lookup<string> }>
+}
+
+// Node reports "the name exists but has no record of this type" as ENODATA;
+// NXDOMAIN is ENOTFOUND.
+const NO_DATA = new Set(['ENODATA', 'NODATA'])
+
+type Hosts = { kind: 'mx' | 'implicit'; names: string[] } | { kind: 'nothing'; why: string }
+
+// The hosts that receive the domain's mail, by preference.
+function mailHosts(domain: string, mx: Lookup<Mx>): Hosts {
+  switch (mx.status) {
+    case 'error':
+      return { kind: 'nothing', why: `MX lookup failed (${mx.code})` }
+    case 'none':
+      // RFC 5321 5.1: with no MX records the domain itself is the mail
+      // host (implicit MX). NXDOMAIN: no such domain, no host.
+      return NO_DATA.has(mx.code) ? { kind: 'implicit', names: [domain] } : { kind: 'nothing', why: `no such domain (${mx.code})` }
+    case 'ok': {
+      // RFC 7505 3: a null MX is one record whose exchange is the root
+      // (Node gives ""); the domain accepts no mail. Beside other MX records
+      // it is invalid and only skipped.
+      const names = [...mx.values]
+        .sort((x, y) => x.priority - y.priority)
+        .map((m) => normalizeDomain(m.exchange))
+        .filter((name) => name !== '')
+      if (!names.length) return { kind: 'nothing', why: 'null MX' }
+      return { kind: 'mx', names: [...new Set(names)] }
+    }
+  }
+}
+
+/**
+ * Looks up the sender domain's MX and, when the list has address entries,
+ * the A and AAAA records of the first maxHosts MX hosts by preference, all in
+ * parallel. The cap keeps a domain with hundreds of MX records from costing
+ * hundreds of lookups; names are still matched on every MX record, which
+ * costs nothing. CNAMEs (on the domain or an MX host) are followed by the
+ * resolver.
+ */
+export async function gatherSenderMx(domain: string, sender: string, dns: Dns, needAddresses: boolean, maxHosts = 10): Promise<SenderMxFacts> {
+  const name = normalizeDomain(domain)
+  // The null sender has no domain to look up.
+  if (!name) return { sender, domain: name, mx: { status: 'none', code: 'ENOTFOUND' } }
+  const mx = await dns.mx(name)
+  const facts: SenderMxFacts = { sender, domain: name, mx }
+  if (!needAddresses) return facts
+  const hosts = mailHosts(name, mx)
+  if (hosts.kind === 'nothing') return facts
+  const looked = hosts.names.slice(0, Math.max(0, maxHosts))
+  facts.addresses = await Promise.all(
+    looked.flatMap((host) => [
+      dns.a(host).then((lookup) => ({ host, lookup })),
+      dns.aaaa(host).then((lookup) => ({ host, lookup })),
+    ]),
+  )
+  return facts
+}
+
+/** G14 when an MX host of the sender's domain, or one of its addresses, is on the list. */
+export function senderMxCheck(facts: SenderMxFacts, list: MxBlocklist): Verdict | undefined {
+  if (!list.size || !facts.domain) return undefined
+  const hosts = mailHosts(normalizeDomain(facts.domain), facts.mx)
+  if (hosts.kind === 'nothing') return undefined
+  const g14 = (reason: string): Verdict => ({ id: 'G14', vars: { email: facts.sender }, reason })
+  const label = (host: string): string => (hosts.kind === 'implicit' ? `${host} (implicit MX)` : host)
+  for (const host of hosts.names) {
+    const entry = list.matchHost(host)
+    if (entry !== undefined) return g14(`MX host ${label(host)} matches ${entry}`)
+  }
+  // A failed address lookup only means that host's addresses are unknown.
+  for (const { host, lookup } of facts.addresses ?? []) {
+    if (lookup.status !== 'ok') continue
+    for (const ip of lookup.values) {
+      const entry = list.matchAddress(ip)
+      if (entry !== undefined) return g14(`MX host ${label(host)} address ${ip} matches ${entry}`)
+    }
+  }
+  return undefined
+}
