@@ -9,6 +9,12 @@ export type Kind = 'deferral' | 'rejection'
 export interface CatalogEntry {
   /** Support code(s) as one id: 'G2', 'G8/G9', 'G3/G4/G5'. */
   readonly id: string
+  /**
+   * 'provider': a row of the provider's table. 'bundle': a reply the table
+   * does not have but the bundle needs (a deferral while the virus scanner
+   * is unavailable), so that it too comes from here.
+   */
+  readonly source?: 'bundle'
   /** Each support code on the row. */
   readonly codes: readonly string[]
   readonly kind: Kind
@@ -157,13 +163,23 @@ export const CATALOG: readonly CatalogEntry[] = [
     template: '5.7.0 mime_banned_file - CLSID file extensions are dangerous (G1D)',
     meaning: 'Messages with attachment file names containing Windows classIDs are not allowed',
   },
+
+  // Replies of the bundle itself (not in the provider's table).
+  {
+    id: 'VIRUS-TEMP', source: 'bundle', codes: [], kind: 'deferral', phase: 'data', smtp: 451, enhanced: '4.3.0',
+    template: '4.3.0 Virus scanner unavailable, try again later',
+    meaning: 'clamd could not scan the message and [virus] on_error=defer',
+  },
 ]
+
+/** The provider's table: every row but the bundle's own replies. */
+export const PROVIDER_ROWS: readonly CatalogEntry[] = CATALOG.filter((e) => e.source !== 'bundle')
 
 /** Catalog ids a check may return. */
 export type CodeId =
   | 'G2' | 'G1F' | 'G6' | 'G30' | 'G28' | 'G16' | 'G1E' | 'G1A' | 'G29' | 'G34'
   | 'G8/G9' | 'G7' | 'GE' | 'G14' | 'G31' | 'G32' | 'R2' | 'G3/G4/G5' | 'G15'
-  | 'G18' | 'G19' | 'G1B' | 'G1C' | 'G1D'
+  | 'G18' | 'G19' | 'G1B' | 'G1C' | 'G1D' | 'VIRUS-TEMP'
 
 /**
  * The entry for an id, preferring the row of the given phase. G8/G9 and G1A

@@ -1,6 +1,6 @@
 // Generates docs/codes.md from the catalog (`npm run docs`); a unit test
 // fails when the committed page and the catalog differ.
-import { CATALOG, CatalogEntry } from './catalog'
+import { CATALOG, CatalogEntry, PROVIDER_ROWS } from './catalog'
 import { isUntagged } from './render'
 
 const EXAMPLE_VARS: Record<string, string> = {
@@ -41,10 +41,23 @@ export function codesMarkdown(): string {
     out.push(kind === 'deferral' ? '## Deferrals (4xx)' : '## Rejections (5xx)', '')
     out.push('| Support code | Phase | SMTP | Enhanced | Reply line | Meaning |')
     out.push('|---|---|---|---|---|---|')
-    for (const e of CATALOG.filter((x) => x.kind === kind)) out.push(row(e))
+    for (const e of PROVIDER_ROWS.filter((x) => x.kind === kind)) out.push(row(e))
     out.push('')
   }
-  const untagged = [...new Set(CATALOG.filter(isUntagged).map((e) => e.codes.join(', ')))]
+  out.push(
+    '## Replies of the bundle itself',
+    '',
+    'The provider\'s table has no line for these cases; the bundle sends these,',
+    'from the same catalog:',
+    '',
+    '| Id | Phase | SMTP | Enhanced | Reply line | When |',
+    '|---|---|---|---|---|---|',
+  )
+  for (const e of CATALOG.filter((x) => x.source === 'bundle')) {
+    out.push(`| ${e.id} | ${PHASE_TITLE[e.phase]} | ${e.smtp} | ${e.enhanced ?? ''} | \`${e.smtp} ${e.template}\` | ${cell(e.meaning)} |`)
+  }
+  out.push('')
+  const untagged = [...new Set(PROVIDER_ROWS.filter(isUntagged).map((e) => e.codes.join(', ')))]
   out.push(
     '## Replies without a support code',
     '',
@@ -58,7 +71,7 @@ export function codesMarkdown(): string {
     '```',
   )
   const seen = new Set<string>()
-  for (const e of CATALOG) {
+  for (const e of PROVIDER_ROWS) {
     let line = `${e.smtp} ${e.enhanced && !e.template.startsWith(e.enhanced) ? `${e.enhanced} ` : ''}${e.template}`
     for (const [token, value] of Object.entries(EXAMPLE_VARS)) line = line.split(token).join(value)
     if (seen.has(line)) continue

@@ -51,7 +51,7 @@ function clean(value: string): string {
 
 /** True where the template names none of its support codes (G30, G28, G29, G34, GE, R2). */
 export function isUntagged(entry: CatalogEntry): boolean {
-  return entry.codes.every((code) => !entry.template.includes(code))
+  return entry.codes.length > 0 && entry.codes.every((code) => !entry.template.includes(code))
 }
 
 /** The reply text after the SMTP code: enhanced code first, variables filled. */

@@ -51,13 +51,18 @@ export const SCHEMA = {
     mailbox_rate: { limit: int(0), period: int(3600, 1), monitor },
   },
   'support-codes-data.ini': {
-    loop: { max_received: int(30, 1), monitor },
+    loop: { max_received: int(30, 1), max_self: int(3), monitor },
     mime: { partial: bool(true), contenttype: bool(true), monitor },
     attachments: {
       archives: bool(true), banned: bool(true), winzip: bool(true), clsid: bool(true),
-      max_depth: int(5), max_entries: int(1000, 1), monitor,
+      max_depth: int(5), max_entries: int(1000, 1), unsafe_archive: oneOf('reject', 'reject', 'accept'),
+      max_archive_bytes: int(26214400, 1024), max_nested_bytes: int(10485760, 1024), max_ratio: int(100, 1),
+      max_total_bytes: int(52428800, 1024), monitor,
     },
-    virus: { clamd: str(''), on_error: oneOf('defer', 'defer', 'accept'), monitor },
+    virus: {
+      clamd: str(''), on_error: oneOf('defer', 'defer', 'accept'), timeout: num(30, 0.1, 600),
+      max_bytes: int(26214400, 1024), monitor,
+    },
     spf: { reject_fail: bool(true), monitor },
     dmarc: { reject: bool(true), temperror: oneOf('defer', 'defer', 'accept'), monitor },
   },

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { CATALOG, CodeId, entryFor } from '../../plugins/lib/catalog'
+import { CATALOG, CodeId, PROVIDER_ROWS, entryFor } from '../../plugins/lib/catalog'
 import { renderLine, renderVerdict, isUntagged } from '../../plugins/lib/render'
 import { codesMarkdown } from '../../plugins/lib/codes-doc'
 
@@ -46,12 +46,12 @@ test('DESIGN.md example lines render byte for byte', () => {
 })
 
 test('the table: 26 rows, 27 support codes, G8/G9 and G1A in two phases', () => {
-  assert.equal(CATALOG.length, 26)
-  const codes = new Set(CATALOG.flatMap((e) => e.codes))
+  assert.equal(PROVIDER_ROWS.length, 26)
+  const codes = new Set(PROVIDER_ROWS.flatMap((e) => e.codes))
   assert.equal(codes.size, 27)
   assert.deepEqual(CATALOG.filter((e) => e.id === 'G8/G9').map((e) => e.phase), ['rcpt', 'data'])
   assert.deepEqual(CATALOG.filter((e) => e.id === 'G1A').map((e) => e.phase), ['connect', 'data'])
-  assert.equal(CATALOG.filter((e) => e.kind === 'deferral').length, 7)
+  assert.equal(PROVIDER_ROWS.filter((e) => e.kind === 'deferral').length, 7)
   for (const e of CATALOG) {
     assert.equal(e.kind === 'deferral', e.smtp < 500, e.id)
     if (e.enhanced) assert.equal(e.enhanced[0], String(e.smtp)[0], e.id)
@@ -60,7 +60,7 @@ test('the table: 26 rows, 27 support codes, G8/G9 and G1A in two phases', () => 
 
 test('every template appears in the provider table', () => {
   const spec = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'response-codes.txt'), 'utf8').replace(/\\_/g, '_')
-  for (const e of CATALOG) {
+  for (const e of PROVIDER_ROWS) {
     assert.ok(spec.includes(`"${e.template}"`), `${e.id} template not in the table`)
     assert.ok(spec.includes(`${e.smtp} ${e.enhanced ? `${e.enhanced} ` : ''}${e.codes.join(', ')} "`), `${e.id} codes`)
     if (e.meaning) assert.ok(spec.includes(e.meaning), `${e.id} meaning`)
@@ -87,6 +87,12 @@ test('entryFor prefers the row of the phase', () => {
   assert.equal(entryFor('G1A', 'data').phase, 'data')
   assert.equal(entryFor('G8/G9', 'rcpt').phase, 'rcpt')
   assert.throws(() => entryFor('G99' as CodeId), /unknown catalog id/)
+})
+
+test('the bundle\'s own replies: outside the table, never tagged', () => {
+  const own = CATALOG.filter((e) => e.source === 'bundle')
+  assert.deepEqual(own.map((e) => e.id), ['VIRUS-TEMP'])
+  assert.equal(renderLine(entryFor('VIRUS-TEMP'), {}, { tagAll: true }), '451 4.3.0 Virus scanner unavailable, try again later')
 })
 
 test('docs/codes.md is generated from the catalog (run npm run docs)', () => {
