@@ -84,6 +84,7 @@ export function register(this: HarakaPlugin): void {
   config = new PluginConfig(this, FILE)
   health = new ZoneHealth(() => config.dns(), { loginfo: (m) => this.loginfo(m), logwarn: (m) => this.logwarn(m) })
   current()
+  this.register_hook('data_post', 'held_recipients', 50)
 }
 
 export function shutdown(): void {
@@ -314,8 +315,9 @@ export const hook_queue_ok = hook('queue_ok', async function (this: HarakaPlugin
 
 // G8/G9 held until DATA ([recipients] at=data): the whole message is refused,
 // naming the first unknown recipient, so the directory cannot be harvested
-// one RCPT at a time.
-export const hook_data_post = hook('data_post', function (this: HarakaPlugin, connection: Connection) {
+// one RCPT at a time. Registered to run after the data plugin's checks, last
+// in the DATA phase as the checks are listed.
+export const held_recipients = hook('data_post', function (this: HarakaPlugin, connection: Connection) {
   const txn = connection.transaction
   const tst = txn?.notes[NOTE] as TxnState | undefined
   if (!txn || !tst?.held.length) return undefined
