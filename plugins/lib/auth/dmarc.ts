@@ -1,0 +1,89 @@
+// DMARC for each Author Domain with mailauth's dmarc(), fed the SPF and DKIM
+// results already known (so SPF, whoever computed it, is never run again),
+// then the strictest outcome over the domains.
+//
+// mailauth 7 follows RFC 9989, which obsoletes RFC 7489: the policy is p for
+// the domain's own record, sp (or np for a domain that does not exist) for a
+// record inherited from the organizational domain (RFC 7489 6.3, 6.6.3;
+// RFC 9989 4.10.1), one level lower with t=y; the organizational domain is
+// found by the DNS Tree Walk (RFC 9989 4.10) rather than a public suffix list
+// (RFC 7489 3.2); alignment is relaxed or strict per adkim/aspf (RFC 7489
+// 3.1.1, 3.1.2). pct is historic in RFC 9989 and mailauth ignores it: a
+// p=reject record is applied to every message whatever its pct (RFC 7489
+// 6.6.4 sampling is not done).
+import { DNSResolver, dmarc as mailauthDmarc } from 'mailauth'
+import { DmarcOutcome, DmarcPolicy, DmarcResult } from './facts'
+import { ResolverFn } from './resolver'
+
+/** What DMARC is fed: the identifiers that passed, and those whose check failed temporarily. */
+export interface Identifiers {
+  /** RFC 7489 4.1: the SPF-authenticated MAIL FROM domain (HELO for the null sender, RFC 7208 2.4), when SPF passed. */
+  spfPass: string[]
+  /** The SPF domain when SPF gave temperror. */
+  spfTemp: string[]
+  /** d= of the DKIM signatures that verified (RFC 6376 3.5). */
+  dkimPass: Array<{ domain: string; id?: string; underSized?: number }>
+  /** d= of the signatures whose key lookup failed temporarily. */
+  dkimTemp: string[]
+}
+
+const RESULTS: ReadonlySet<string> = new Set<DmarcResult>(['pass', 'fail', 'none', 'temperror', 'permerror'])
+const POLICIES: ReadonlySet<string> = new Set<DmarcPolicy>(['reject', 'quarantine', 'none'])
+
+type Answer = Awaited<ReturnType<typeof mailauthDmarc>>
+
+async function ask(fromDomain: string, spfDomains: string[], dkimDomains: Identifiers['dkimPass'], resolver: ResolverFn): Promise<Answer> {
+  // A bare domain as headerFrom is mailauth's documented input; the address
+  // was already reduced to its domain (see from.ts).
+  return mailauthDmarc({ headerFrom: fromDomain, spfDomains, dkimDomains, resolver: resolver as DNSResolver })
+}
+
+function outcomeOf(answer: Answer, fromDomain: string, address: string): DmarcOutcome {
+  if (!answer) return { result: 'none', fromDomain, address, reason: 'mailauth found no Author Domain in it' }
+  const raw = String(answer.status?.result ?? '')
+  const out: DmarcOutcome = { result: RESULTS.has(raw) ? (raw as DmarcResult) : 'none', fromDomain, address }
+  if (POLICIES.has(answer.policy)) out.policy = answer.policy as DmarcPolicy
+  const domain = answer.policyDomain ?? answer.domain
+  if (domain) out.domain = domain
+  if (answer.alignment) out.alignment = { spf: !!answer.alignment.spf?.result, dkim: !!answer.alignment.dkim?.result }
+  const error = (answer as { error?: unknown }).error
+  const reason = [answer.status?.comment, typeof error === 'string' ? error : undefined].filter(Boolean).join('; ')
+  if (reason) out.reason = reason
+  return out
+}
+
+/** The DMARC outcome for one Author Domain. */
+export async function evaluateDomain(fromDomain: string, address: string, ids: Identifiers, resolver: ResolverFn): Promise<DmarcOutcome> {
+  const out = outcomeOf(await ask(fromDomain, ids.spfPass, ids.dkimPass, resolver), fromDomain, address)
+  // A fail is only a fail if nothing that might have aligned is unknown:
+  // SPF temperror (RFC 7208 2.6.6: "a later retry may succeed") or a key
+  // lookup that failed (RFC 6376 6.1.2: TEMPFAIL). Asked again as if those
+  // had passed; if DMARC would then not fail, this fail is uncertain. Only
+  // a reject depends on it, so only then is the question asked.
+  if (out.result !== 'fail' || out.policy !== 'reject' || !(ids.spfTemp.length || ids.dkimTemp.length)) return out
+  const spfDomains = [...ids.spfPass, ...ids.spfTemp]
+  const dkimDomains = [...ids.dkimPass, ...ids.dkimTemp.map((domain) => ({ domain }))]
+  const hypothetical = outcomeOf(await ask(fromDomain, spfDomains, dkimDomains, resolver), fromDomain, address)
+  if (hypothetical.result !== 'fail') {
+    const unknown = [...ids.spfTemp.map((d) => `SPF temperror for ${d}`), ...ids.dkimTemp.map((d) => `DKIM temperror for d=${d}`)]
+    out.uncertain = `${unknown.join(', ')}: alignment could not be ruled out`
+  }
+  return out
+}
+
+// RFC 7489 6.6.1 and the bundle's order of actions: a known reject first
+// (G15), then anything unknown (G1E), then fails the policy lets through,
+// then the rest.
+export function strictness(o: DmarcOutcome): number {
+  if (o.result === 'fail' && o.policy === 'reject') return o.uncertain ? 5 : 6
+  if (o.result === 'temperror') return 5
+  if (o.result === 'fail') return o.policy === 'quarantine' ? 4 : 3
+  if (o.result === 'permerror') return 2
+  if (o.result === 'none') return 1
+  return 0
+}
+
+/** The outcomes strictest first (stable for equals: From order). */
+export function byStrictness(outcomes: readonly DmarcOutcome[]): DmarcOutcome[] {
+  return [...outcomes].sort((a, b) => strictness(b) - strictness(a))
+}

@@ -1,0 +1,43 @@
+// G15 and G1E from the DMARC outcomes of the message's From domains.
+//
+// - G15: a fail whose policy is reject (p, or sp/np for a subdomain, t=y
+//   lowering it, as mailauth applies them; RFC 7489 6.6.2, 6.3), with
+//   [dmarc] reject. {DMARC DOMAIN} is the domain whose record applied.
+// - G1E: the policy or an alignment could not be looked up (SERVFAIL,
+//   timeout, the evaluation's time bound), with [dmarc] temperror=defer;
+//   RFC 7489 6.6.3 leaves DNS errors to the receiver and suggests a 4xx
+//   ("fail closed") as one choice. A reject fail that only stands because an
+//   identifier that might have aligned got a temporary error is treated the
+//   same way: rejecting on a DNS hiccup is not a verdict.
+// - A fail with quarantine or none, none, pass: accepted; the plugin
+//   records the outcome.
+// - No Author Domain (no From, no address): no DMARC outcome, accepted.
+// - Several From domains: any known reject fail gives G15 first, then any
+//   temporary failure G1E (RFC 7489 6.6.1: the strictest policy applies).
+import { AuthFacts, DmarcOutcome } from '../auth/facts'
+import { Verdict } from '../render'
+
+export interface DmarcConfig {
+  reject: boolean
+  temperror: 'defer' | 'accept'
+}
+
+export function dmarcCheck(facts: Pick<AuthFacts, 'dmarc' | 'from'>, cfg: DmarcConfig): Verdict | undefined {
+  const dmarc = facts.dmarc
+  if (!dmarc) return undefined
+  const outcomes: DmarcOutcome[] = dmarc.domains ?? [dmarc]
+  const isReject = (o: DmarcOutcome): boolean => o.result === 'fail' && o.policy === 'reject'
+  if (cfg.reject) {
+    const hit = outcomes.find((o) => isReject(o) && !o.uncertain)
+    const domain = hit?.domain ?? hit?.fromDomain
+    if (hit && domain) return { id: 'G15', vars: { dmarcDomain: domain }, reason: `DMARC fail for ${hit.fromDomain}, policy reject from ${domain}` }
+  }
+  if (cfg.temperror !== 'defer') return undefined
+  // An uncertain reject matters only where a reject would be sent.
+  const unknown = outcomes.find((o) => o.result === 'temperror' || (cfg.reject && isReject(o) && o.uncertain))
+  // {EMAIL} is the From address; a safety-net temperror has none to name.
+  const email = unknown?.address ?? facts.from.addresses[0]
+  if (!unknown || !email) return undefined
+  const why = unknown.result === 'temperror' ? unknown.reason ?? 'temporary DNS failure' : unknown.uncertain
+  return { id: 'G1E', vars: { email }, reason: `DMARC lookup for ${unknown.fromDomain ?? 'the From domain'} failed temporarily: ${why}` }
+}

@@ -1,0 +1,79 @@
+// Bytes to text in a declared charset. Node's TextDecoder (WHATWG Encoding)
+// knows utf-8, iso-8859-x, windows-125x, koi8, the CJK sets and more; a label
+// it does not know falls back to latin1, which keeps every byte as one
+// character so that an extension such as ".exe" still shows. UTF-7 (RFC
+// 2152) is decoded here: the Encoding standard leaves it out, but mail
+// clients still display it, so a name hidden in it must be seen.
+import { isUtf8 } from 'node:buffer'
+import { TextDecoder } from 'node:util'
+
+const decoders = new Map<string, TextDecoder | null>()
+// Labels come from the sender: cache only this many, so that made-up labels cannot grow the map.
+const MAX_CACHED_LABELS = 64
+
+function decoderFor(label: string): TextDecoder | null {
+  const cached = decoders.get(label)
+  if (cached !== undefined) return cached
+  let decoder: TextDecoder | null
+  try {
+    decoder = new TextDecoder(label)
+  } catch {
+    decoder = null
+  }
+  if (decoders.size < MAX_CACHED_LABELS) decoders.set(label, decoder)
+  return decoder
+}
+
+/** Raw 8-bit text with no declared charset: UTF-8 when it is valid UTF-8 (RFC 6532), latin1 otherwise. */
+export function bytesToText(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1')
+}
+
+/** Decodes bytes in the named charset; an empty or missing name means bytesToText. */
+export function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+  const label = (charset ?? '').trim().toLowerCase()
+  if (!label) return bytesToText(bytes)
+  if (label === 'utf-7' || label === 'utf7' || label === 'unicode-1-1-utf-7' || label === 'x-utf-7') return decodeUtf7(bytes)
+  const decoder = decoderFor(label)
+  return decoder ? decoder.decode(bytes) : bytes.toString('latin1')
+}
+
+const B64_VALUES = (() => {
+  const table = new Int8Array(256).fill(-1)
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i
+  return table
+})()
+
+/** RFC 2152: "+" starts modified base64 of UTF-16 code units, ended by "-" or any other character; "+-" is "+". */
+export function decodeUtf7(bytes: Buffer): string {
+  const out: string[] = []
+  let i = 0
+  while (i < bytes.length) {
+    const c = bytes[i]
+    if (c !== 0x2b) {
+      out.push(String.fromCharCode(c))
+      i++
+      continue
+    }
+    i++
+    if (bytes[i] === 0x2d) {
+      out.push('+')
+      i++
+      continue
+    }
+    let bits = 0
+    let nbits = 0
+    while (i < bytes.length && B64_VALUES[bytes[i]] >= 0) {
+      bits = ((bits << 6) | B64_VALUES[bytes[i]]) & 0x3fffff
+      nbits += 6
+      if (nbits >= 16) {
+        nbits -= 16
+        out.push(String.fromCharCode((bits >> nbits) & 0xffff))
+      }
+      i++
+    }
+    if (bytes[i] === 0x2d) i++
+  }
+  return out.join('')
+}

@@ -1,0 +1,132 @@
+// Content-Transfer-Encoding decoders (RFC 2045 6) that work on a byte range of
+// the raw message and never build more than maxBytes: the size is known (or
+// bounded) before the output buffer is made.
+import { hexValue } from './hex'
+import { CR, isWsp, LF } from './lines'
+
+const EQUALS = 0x3d
+
+// RFC 2045 6.8 alphabet, plus the URL-safe "-" and "_" (RFC 4648 5) that
+// Node's own decoder also accepts; -1: not base64. Decoded here rather than by
+// Buffer.from(string, 'base64'), which would first copy the body into a
+// string and stops at the first "=".
+const B64 = (() => {
+  const table = new Int8Array(256).fill(-1)
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i
+  table[0x2d] = 62
+  table[0x5f] = 63
+  return table
+})()
+
+/**
+ * Base64 (RFC 2045 6.8) of buf[start, end); undefined when the result would
+ * be longer than maxBytes. Characters outside the alphabet are ignored (6.8).
+ * "=" ends a chunk and drops its leftover bits, so chunks that a mailer
+ * joined each with its own padding decode one after the other. One pass into
+ * a buffer sized by the input (four characters make at most three bytes) or
+ * by maxBytes when that is smaller.
+ */
+export function decodeBase64(buf: Buffer, start: number, end: number, maxBytes: number): Buffer | undefined {
+  if (end <= start) return Buffer.alloc(0)
+  const cap = Math.min(Math.floor(((end - start) * 3) / 4), maxBytes)
+  const out = Buffer.allocUnsafe(cap)
+  let bits = 0
+  let nbits = 0
+  let o = 0
+  for (let i = start; i < end; i++) {
+    // fast path: four alphabet characters on a quantum boundary make three bytes
+    if (nbits === 0 && i + 3 < end && o + 3 <= cap) {
+      const a = B64[buf[i]]
+      const b = B64[buf[i + 1]]
+      const c4 = B64[buf[i + 2]]
+      const d = B64[buf[i + 3]]
+      if ((a | b | c4 | d) >= 0) {
+        out[o++] = (a << 2) | (b >> 4)
+        out[o++] = ((b << 4) | (c4 >> 2)) & 0xff
+        out[o++] = ((c4 << 6) | d) & 0xff
+        i += 3
+        continue
+      }
+    }
+    const c = buf[i]
+    const v = B64[c]
+    if (v >= 0) {
+      bits = ((bits << 6) | v) & 0xffffff
+      nbits += 6
+      if (nbits >= 8) {
+        nbits -= 8
+        if (o >= cap) return undefined
+        out[o++] = (bits >> nbits) & 0xff
+      }
+    } else if (c === EQUALS) {
+      bits = 0
+      nbits = 0
+    }
+  }
+  return out.subarray(0, o)
+}
+
+/** Where the line ends (its CR or LF, or end) when only spaces and tabs stand between i and there; -1 otherwise. */
+function lineEndsAfterSpace(buf: Buffer, i: number, end: number): number {
+  let j = i
+  while (j < end && isWsp(buf[j])) j++
+  if (j >= end) return j
+  if (buf[j] === LF) return j
+  if (buf[j] === CR && (j + 1 >= end || buf[j + 1] === LF)) return j
+  return -1
+}
+
+/**
+ * Quoted-printable (RFC 2045 6.7): "=XX" is a byte (lower-case hex
+ * accepted, note 1), "=" at the end of a line is a soft line break (rule 5,
+ * white space before the break allowed), white space at the end of a line is
+ * removed (rule 3), and an "=" that is none of these stays as it is (note 1).
+ * Line breaks are kept as sent. Undefined when longer than maxBytes.
+ */
+export function decodeQuotedPrintable(buf: Buffer, start: number, end: number, maxBytes: number): Buffer | undefined {
+  if (end <= start) return Buffer.alloc(0)
+  // The output is never longer than the input, so this bound is only reached when maxBytes is smaller.
+  const cap = Math.min(end - start, maxBytes)
+  const out = Buffer.allocUnsafe(cap)
+  let o = 0
+  let i = start
+  while (i < end) {
+    const c = buf[i]
+    if (c === EQUALS) {
+      const lineEnd = lineEndsAfterSpace(buf, i + 1, end)
+      if (lineEnd >= 0) {
+        // soft line break: skip to the start of the next line
+        i = lineEnd >= end ? end : buf[lineEnd] === CR ? Math.min(lineEnd + 2, end) : lineEnd + 1
+        continue
+      }
+      const hi = hexValue(buf[i + 1])
+      const lo = hexValue(buf[i + 2])
+      if (o >= cap) return undefined
+      if (i + 2 < end && hi >= 0 && lo >= 0) {
+        out[o++] = hi * 16 + lo
+        i += 3
+      } else {
+        out[o++] = c
+        i++
+      }
+    } else if (isWsp(c)) {
+      let j = i
+      while (j < end && isWsp(buf[j])) j++
+      if (lineEndsAfterSpace(buf, j, end) >= 0) {
+        i = j
+        continue
+      }
+      // a run of white space inside a line: copied whole, so that a long run is not scanned again per byte
+      if (o + (j - i) > cap) return undefined
+      buf.copy(out, o, i, j)
+      o += j - i
+      i = j
+    } else {
+      if (o >= cap) return undefined
+      out[o++] = c
+      i++
+    }
+  }
+  return out.subarray(0, o)
+}

@@ -1,0 +1,65 @@
+// The shapes the MIME scanner hands to the DATA checks. Offsets are byte
+// positions into the raw message as received, so a check can decode exactly
+// the one part it needs and nothing else.
+
+export interface MimePart {
+  /**
+   * "" for the message itself, "1", "1.2", ... for the parts of a multipart.
+   * A message/rfc822 part has one child, the attached message (path "p.1"),
+   * whose own parts continue from there ("p.1.1", ...).
+   */
+  path: string
+  /** Containers (multipart or message/rfc822) above this part: 0 for the message itself. */
+  depth: number
+  /** Lower-case "type/subtype"; text/plain when absent or invalid (RFC 2045 5.2), message/rfc822 inside multipart/digest (RFC 2046 5.1.5). */
+  contentType: string
+  /** Content-Type parameters: lower-case names, values decoded (RFC 2231, RFC 2047); boundary as sent. */
+  params: Record<string, string>
+  /** Lower-case disposition type ("attachment", "inline"), when the part has a Content-Disposition (RFC 2183). */
+  disposition?: string
+  dispositionParams: Record<string, string>
+  /**
+   * Every file name the part carries, decoded and cleaned (control characters
+   * removed, trailing dots and spaces removed), each once: name= and
+   * filename= of Content-Type and Content-Disposition, both the RFC 2231 and
+   * the plain forms when a mailer sent both, and the names of uuencoded files
+   * in a text/plain body.
+   */
+  filenames: string[]
+  /** Content-Transfer-Encoding, lower-case; 7bit when absent (RFC 2045 6.1). */
+  encoding: string
+  headerStart: number
+  bodyStart: number
+  bodyEnd: number
+  /** True when the part was scanned as a multipart container: its parts follow it in the list. */
+  isMultipart: boolean
+}
+
+export interface ScanLimits {
+  /** Parts recorded at most; the rest of the message is still walked but not split further. */
+  maxParts: number
+  /** Deepest part recorded; a container at this depth is kept as one opaque part. */
+  maxDepth: number
+  /** Bytes of one header field (folded lines included) kept; the rest is cut. */
+  maxHeaderBytes: number
+}
+
+export type MimeProblemKind =
+  | 'too-many-parts'
+  | 'too-deep'
+  | 'header-too-long'
+  | 'unterminated-multipart'
+  | 'no-boundary'
+  | 'bad-header'
+
+export interface MimeProblem {
+  kind: MimeProblemKind
+  detail: string
+}
+
+export interface MimeScan {
+  /** In document order; parts[0] is the message itself. */
+  parts: MimePart[]
+  /** Limits hit or structure broken, the first occurrence of each kind; the scan still returns what it found. */
+  problems: MimeProblem[]
+}

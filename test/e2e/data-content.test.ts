@@ -1,0 +1,300 @@
+// End to end: the DATA content checks through a real Haraka and a real
+// clamd: loops, dangerous MIME, banned files and archives (names hidden by
+// every trick), bombs and broken input, viruses.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import AdmZip from 'adm-zip'
+import { Haraka, HarakaOptions } from '../rig/haraka'
+import { TestDns } from '../rig/dns-server'
+import { Clamd, EICAR } from '../rig/clamd'
+import { sendMail } from '../rig/smtp-client'
+import { attachmentPart, mimeMessage, multipartPart, rfc822Part, uuencode } from '../rig/mime-build'
+import * as corpus from '../rig/zip-corpus'
+
+const G16 = '450 4.4.6 Routing loop detected (G16)'
+const G19 = '550 5.7.0 header_contenttype_2 - Multi-part MIME messages are rejected as dangerous (G19)'
+const G18 = '550 5.7.0 header_contenttype_1 (G18)'
+const G1A = '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1A)'
+const G1B = '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1B)'
+const G1C = '550 5.7.0 mime_banned_file - File attachment is not allowed because they can be used to exploit Winzip (G1C)'
+const G1D = '550 5.7.0 mime_banned_file - CLSID file extensions are dangerous (G1D)'
+const VIRUS = '550 5.7.1 Virus found (G3,G4,G5)'
+const SCANNER_DOWN = '451 4.3.0 Virus scanner unavailable, try again later'
+const CLIENT = '198.18.4.1'
+
+let dns: TestDns
+let clamd: Clamd
+let h: Haraka
+
+function node(ini: Record<string, string> = {}, opts: HarakaOptions = {}): Promise<Haraka> {
+  return Haraka.start({ dns: dns.address, plugins: ['support-codes/data'], ...opts, config: { ...ini, ...opts.config } })
+}
+
+async function dataLine(node: Haraka, message: string | Buffer): Promise<string> {
+  const res = await sendMail({ port: node.port, proxyFrom: CLIENT, helo: 'client.test', from: 'alice@sender.example', to: ['bob@example.com'], message })
+  assert.equal(res.rcpts[0]?.code, 250)
+  return res.data?.text.split('\n')[0] ?? '(no DATA reply)'
+}
+
+const zip = (files: Record<string, Buffer | string>): Buffer => {
+  const z = new AdmZip()
+  for (const [name, data] of Object.entries(files)) z.addFile(name, Buffer.isBuffer(data) ? data : Buffer.from(data))
+  return z.toBuffer()
+}
+
+before(async () => {
+  dns = await TestDns.start({ records: { '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.test' }] } })
+  clamd = await Clamd.start()
+  h = await node({ 'support-codes-data.ini': `[virus]\nclamd=${clamd.socket}\n` })
+})
+after(async () => {
+  await h.stop()
+  await clamd.stop()
+  await dns.stop()
+})
+
+describe('clean mail', () => {
+  test('text, a PDF, a plain zip, a DMARC report (xml in gzip and zip) are accepted', async () => {
+    assert.match(await dataLine(h, mimeMessage({ text: 'Hello' })), /^250 /)
+    assert.match(await dataLine(h, mimeMessage({ attachments: [{ name: 'report.pdf', type: 'application/pdf', data: '%PDF-1.4 fake' }] })), /^250 /)
+    assert.match(await dataLine(h, mimeMessage({ attachments: [{ name: 'photos.zip', type: 'application/zip', data: zip({ 'a.jpg': 'x', 'b.txt': 'y' }) }] })), /^250 /)
+    assert.match(await dataLine(h, mimeMessage({ attachments: [{ name: 'example.com!sender.example!1!2.zip', type: 'application/zip', data: zip({ 'example.com!sender.example!1!2.xml': '<feedback/>' }) }] })), /^250 /)
+  })
+})
+
+describe('G16: routing loops', () => {
+  test('more Received headers than [loop] max_received', async () => {
+    const received = Array.from({ length: 31 }, (_, i) => `Received: from hop${i}.example by relay${i}.example; Sat, 28 Nov 2026 12:00:00 +0000`)
+    assert.equal(await dataLine(h, mimeMessage({ headers: received })), G16)
+    assert.match(await dataLine(h, mimeMessage({ headers: received.slice(0, 30) })), /^250 /)
+  })
+
+  test('this host named in more than [loop] max_self Received headers', async () => {
+    const mine = Array.from({ length: 4 }, (_, i) => `Received: from hop${i}.example by mx.test.example with ESMTP; Sat, 28 Nov 2026 12:00:00 +0000`)
+    assert.equal(await dataLine(h, mimeMessage({ headers: mine })), G16)
+    assert.match(await dataLine(h, mimeMessage({ headers: mine.slice(0, 3) })), /^250 /)
+  })
+
+  test('Haraka\'s own max_received does not answer first', async () => {
+    const many = Array.from({ length: 120 }, (_, i) => `Received: from hop${i}.example by relay${i}.example; Sat, 28 Nov 2026 12:00:00 +0000`)
+    assert.equal(await dataLine(h, mimeMessage({ headers: many })), G16)
+  })
+})
+
+describe('G19 and G18: dangerous MIME', () => {
+  test('a message/partial part, nested or top level', async () => {
+    const partial = 'Content-Type: message/partial; id="abc@sender.example"; number=1; total=2\r\n\r\nFrom: x\r\n\r\nhalf\r\n'
+    assert.equal(await dataLine(h, mimeMessage({ parts: [partial] })), G19)
+    assert.equal(await dataLine(h, mimeMessage({ parts: [multipartPart('mixed', [partial])] })), G19)
+    const top = 'From: a@sender.example\r\nTo: b@example.com\r\nSubject: part 1\r\nMIME-Version: 1.0\r\nContent-Type: message/partial; id="x@y"; number=1; total=3\r\n\r\nFrom: x\r\n'
+    assert.equal(await dataLine(h, top), G19)
+  })
+
+  test('the message itself named as a program (name= quoted or not)', async () => {
+    const single = (ct: string): string =>
+      `From: a@sender.example\r\nTo: b@example.com\r\nSubject: invoice\r\nMIME-Version: 1.0\r\nContent-Type: ${ct}\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n`
+    assert.equal(await dataLine(h, single('application/octet-stream; name="invoice.exe"')), G18)
+    assert.equal(await dataLine(h, single('application/octet-stream; name=update.SCR')), G18)
+    assert.equal(await dataLine(h, single('application/x-msdownload; name="a.vbs"')), G18)
+    assert.match(await dataLine(h, single('application/pdf; name="invoice.pdf"')), /^250 /)
+  })
+})
+
+describe('G1B, G1C, G1D: file names, however they are written', () => {
+  const exe = Buffer.from('MZ fake program')
+  const names: Array<[string, Parameters<typeof attachmentPart>[0]]> = [
+    ['plain', { name: 'setup.exe', data: exe }],
+    ['upper case', { name: 'SETUP.EXE', data: exe }],
+    ['double extension', { name: 'invoice.pdf.exe', data: exe }],
+    ['trailing dots and spaces', { name: 'setup.exe. . ', data: exe }],
+    ['RFC 2231', { disposition: "attachment; filename*=UTF-8''%E2%82%AC%20rates.exe", data: exe }],
+    ['RFC 2231 continuations', { disposition: "attachment; filename*0*=UTF-8''in; filename*1*=voice.; filename*2=bat", data: exe }],
+    ['RFC 2047 B', { disposition: 'attachment; filename="=?utf-8?B?aW52b2ljZS5jb20=?="', data: exe }],
+    ['RFC 2047 Q', { disposition: 'attachment; filename="=?iso-8859-1?Q?f=E4ktura=2Ejs?="', data: exe }],
+    ['Content-Type name only', { name: undefined, typeParams: '; name="run.cmd"', disposition: 'inline', data: exe }],
+  ]
+  for (const [trick, att] of names) {
+    test(`G1B: ${trick}`, async () => {
+      assert.equal(await dataLine(h, mimeMessage({ attachments: [att] })), G1B)
+    })
+  }
+
+  test('G1B: a uuencoded program in the text', async () => {
+    assert.equal(await dataLine(h, mimeMessage({ text: `Here:\r\n${uuencode('tool.exe', exe)}\r\n` })), G1B)
+  })
+
+  test('G1B: inside a forwarded message', async () => {
+    const inner = mimeMessage({ attachments: [{ name: 'payload.scr', data: exe }] })
+    assert.equal(await dataLine(h, mimeMessage({ parts: [rfc822Part(inner)] })), G1B)
+  })
+
+  test('G1B: inside a forwarded message sent base64', async () => {
+    const inner = mimeMessage({ attachments: [{ name: 'payload.pif', data: exe }] })
+    const part = `Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment\r\n\r\n${(Buffer.from(inner).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')}\r\n`
+    assert.equal(await dataLine(h, mimeMessage({ parts: [part] })), G1B)
+  })
+
+  test('G1C: WinZip-exploit extensions', async () => {
+    for (const name of ['archive.uue', 'x.HQX', 'y.b64']) {
+      assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name, data: 'x' }] })), G1C, name)
+    }
+  })
+
+  test('G1D: a CLSID in the name', async () => {
+    assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: 'readme.txt.{3050F4D8-98B5-11CF-BB82-00AA00BDCE0B}', data: 'x' }] })), G1D)
+  })
+
+  test('xml and tmp are not banned by default (DMARC reports)', async () => {
+    assert.match(await dataLine(h, mimeMessage({ attachments: [{ name: 'report.xml', type: 'text/xml', data: '<x/>' }, { name: 'a.tmp', data: 'x' }] })), /^250 /)
+  })
+})
+
+describe('G1A: archives', () => {
+  test('a banned file inside a zip, found by content whatever the attachment is called', async () => {
+    assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: 'docs.zip', data: zip({ 'readme.txt': 'x', 'run.exe': 'MZ' }) }] })), G1A)
+    assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: 'photo.jpg', type: 'image/jpeg', data: zip({ 'x.js': 'alert(1)' }) }] })), G1A)
+  })
+
+  test('nested archives', async () => {
+    const inner = zip({ 'deep/evil.vbs': 'x' })
+    const middle = zip({ 'inner.zip': inner })
+    assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: 'outer.zip', data: zip({ 'middle.zip': middle }) }] })), G1A)
+  })
+
+  test('a zip inside a uuencoded block', async () => {
+    assert.equal(await dataLine(h, mimeMessage({ text: `Files:\r\n${uuencode('pack.zip', zip({ 'a.bat': 'x' }))}\r\n` })), G1A)
+  })
+
+  test('broken and hostile archives cannot be shown safe: refused, quickly, Haraka alive', async () => {
+    const good = zip({ 'a.txt': 'hello world '.repeat(100) })
+    const truncated = good.subarray(0, Math.floor(good.length / 2))
+    const random = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 7919) % 256))])
+    for (const [label, data] of [['truncated', truncated], ['random', random]] as const) {
+      const t0 = Date.now()
+      assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: `${label}.zip`, data }] })), G1A, label)
+      assert.ok(Date.now() - t0 < 3000, `${label} took ${Date.now() - t0} ms`)
+    }
+    assert.equal(h.running, true)
+  })
+
+  test('[attachments] unsafe_archive=accept lets broken archives through', async (t) => {
+    const h2 = await node({ 'support-codes-data.ini': '[attachments]\nunsafe_archive=accept\n' })
+    t.after(() => h2.stop())
+    const good = zip({ 'a.txt': 'hello world '.repeat(100) })
+    assert.match(await dataLine(h2, mimeMessage({ attachments: [{ name: 'half.zip', data: good.subarray(0, 60) }] })), /^250 /)
+  })
+})
+
+describe('G3/G4/G5: clamd', () => {
+  test('EICAR, as an attachment and inside a zip, is a virus', async () => {
+    assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: 'eicar.txt', type: 'text/plain', data: EICAR }] })), VIRUS)
+    assert.equal(await dataLine(h, mimeMessage({ attachments: [{ name: 'eicar.zip', data: zip({ 'eicar.com.txt': EICAR }) }] })), VIRUS)
+    await h.waitForLog(/virus: sent "550 5\.7\.1 Virus found \(G3,G4,G5\)" \(clamd: Eicar-Test-Signature/)
+  })
+
+  test('clamd down: on_error=defer defers, on_error=accept accepts', async (t) => {
+    const dead = await Clamd.start()
+    const h2 = await node({ 'support-codes-data.ini': `[virus]\nclamd=${dead.socket}\ntimeout=2\n` })
+    const h3 = await node({ 'support-codes-data.ini': `[virus]\nclamd=${dead.socket}\ntimeout=2\non_error=accept\n` })
+    t.after(async () => { await h2.stop(); await h3.stop(); await dead.stop() })
+    await dead.kill()
+    assert.equal(await dataLine(h2, mimeMessage({ text: 'hi' })), SCANNER_DOWN)
+    assert.match(await dataLine(h3, mimeMessage({ text: 'hi' })), /^250 /)
+    await dead.restart()
+    assert.match(await dataLine(h2, mimeMessage({ text: 'hi' })), /^250 /)
+    assert.equal(await dataLine(h2, mimeMessage({ attachments: [{ name: 'e.txt', type: 'text/plain', data: EICAR }] })), VIRUS)
+  })
+})
+
+describe('bad input: a defined answer, Haraka alive', () => {
+  test('a 2000-deep multipart, unterminated boundaries, a 1 MB header line, 8-bit garbage', async () => {
+    let deep = 'deep'
+    for (let i = 0; i < 2000; i++) deep = `Content-Type: multipart/mixed; boundary="d${i}"\r\n\r\n--d${i}\r\n${deep}\r\n--d${i}--\r\n`
+    const cases: Array<[string, string | Buffer]> = [
+      ['deep', `From: a@sender.example\r\nTo: b@example.com\r\nSubject: deep\r\nMIME-Version: 1.0\r\n${deep}`],
+      ['unterminated', `From: a@sender.example\r\nTo: b@example.com\r\nSubject: u\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="zz"\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nno end\r\n`],
+      ['long header', `From: a@sender.example\r\nTo: b@example.com\r\nX-Long: ${'a'.repeat(1024 * 1024)}\r\nSubject: long\r\n\r\nbody\r\n`],
+      ['garbage', Buffer.concat([Buffer.from('From: a@sender.example\r\nSubject: \xff\xfe\r\n\r\n', 'latin1'), Buffer.from(Array.from({ length: 20000 }, (_, i) => (i * 131) % 256 || 1))])],
+    ]
+    for (const [label, msg] of cases) {
+      const t0 = Date.now()
+      const line = await dataLine(h, msg)
+      assert.match(line, /^(250|550) /, label)
+      assert.ok(Date.now() - t0 < 5000, `${label} took ${Date.now() - t0} ms`)
+    }
+    assert.equal(h.running, true)
+  })
+})
+
+describe('the archive corpus, through Haraka', () => {
+  const att = (name: string, data: Buffer): string => mimeMessage({ attachments: [{ name, type: 'application/zip', data }] })
+
+  test('each archive gets its documented answer, in milliseconds', async () => {
+    const cases: Array<[string, Buffer, string]> = [
+      ['nested 3 deep', corpus.nestedZip(3), G1A],
+      ['encrypted, banned name', corpus.encryptedZip(['secret.exe']), G1A],
+      ['encrypted, harmless name', corpus.encryptedZip(['doc.pdf']), '250'],
+      ['ZIP64 with a nested archive', corpus.zip64Zip(), G1A],
+      ['ZIP64, size only', corpus.zip64Zip({ sizeOnly: true }), '250'],
+      ['a 1 GiB member of zeros (listed, never inflated)', corpus.bombZip(), '250'],
+      ['a 1 GiB member inside a nested zip', corpus.zipOf({ 'zeros.zip': corpus.bombZip() }), G1A],
+      ['42.zip-style nest', corpus.fortyTwoZip(), G1A],
+      ['CP437 name', corpus.cp437Zip(['RÉSUMÉ.EXE']), G1A],
+      ['a jar', corpus.jarZip(), '250'],
+      ['duplicate names', corpus.duplicateZip(), G1A],
+      ...corpus.LIES.map((lie): [string, Buffer, string] => [`lying directory: ${lie}`, corpus.lyingZip(lie), G1A]),
+      ['truncated', corpus.truncated(corpus.nestedZip(1), 40), G1A],
+      ['random bytes after PK', corpus.randomPk(7), G1A],
+    ]
+    for (const [label, data, want] of cases) {
+      const t0 = Date.now()
+      const line = await dataLine(h, att('archive.zip', data))
+      if (want === '250') assert.match(line, /^250 /, label)
+      else assert.equal(line, want, label)
+      assert.ok(Date.now() - t0 < 3000, `${label} took ${Date.now() - t0} ms`)
+    }
+    assert.equal(h.running, true)
+  })
+})
+
+describe('fuzz: mutated messages through Haraka', () => {
+  test('300 mutations: every one answered, Haraka alive', async () => {
+    let seed = 12345
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      return seed % n
+    }
+    const bases = [
+      mimeMessage({ attachments: [{ name: 'a.pdf', data: 'x'.repeat(300) }, { name: 'b.zip', data: zip({ 'c.txt': 'y' }) }] }),
+      mimeMessage({ parts: [multipartPart('alternative', ['Content-Type: text/plain\r\n\r\nx\r\n', 'Content-Type: text/html\r\n\r\n<b>x</b>\r\n'])] }),
+      mimeMessage({ parts: [rfc822Part(mimeMessage({ attachments: [{ name: 'n.doc', data: 'z' }] }))] }),
+      mimeMessage({ text: uuencode('f.bin', Buffer.from('hello world')) }),
+    ].map((m) => Buffer.from(m))
+    const seen = new Map<string, number>()
+    for (let i = 0; i < 300; i++) {
+      const m = Buffer.from(bases[i % bases.length])
+      const at = 60 + rand(Math.max(1, m.length - 60))
+      let out: Buffer
+      switch (rand(4)) {
+        case 0: // flip bytes
+          for (let j = 0; j < 8; j++) m[60 + rand(m.length - 60)] = rand(256)
+          out = m
+          break
+        case 1: // truncate
+          out = m.subarray(0, at)
+          break
+        case 2: // duplicate a stretch
+          out = Buffer.concat([m.subarray(0, at), m.subarray(at - rand(Math.min(at, 400)))])
+          break
+        default: // delete a stretch
+          out = Buffer.concat([m.subarray(0, at), m.subarray(Math.min(m.length, at + rand(400)))])
+      }
+      const line = await dataLine(h, out)
+      const code = line.slice(0, 3)
+      assert.match(code, /^(250|450|451|550|554)$/, `case ${i}: ${line}`)
+      seen.set(code, (seen.get(code) ?? 0) + 1)
+    }
+    assert.equal(h.running, true)
+    assert.ok((seen.get('250') ?? 0) > 0)
+  })
+})
