@@ -12,7 +12,7 @@ import { SmtpClient } from '../rig/smtp-client'
 
 test('global install: Haraka and the package side by side in one prefix', async (t) => {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'sc-global-'))
-  const dns = await TestDns.start({})
+  const dns = await TestDns.start({ records: { '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.test' }] } })
   t.after(async () => {
     await dns.stop()
     fs.rmSync(prefix, { recursive: true, force: true })
