@@ -15,7 +15,7 @@ import { attachmentCheck } from './lib/checks/attachments'
 import { virusCheck } from './lib/checks/virus'
 import { spfCheck } from './lib/checks/spf'
 import { dmarcCheck } from './lib/checks/dmarc'
-import { clamdScan } from './lib/clamd'
+import { clamdPing, clamdScan } from './lib/clamd'
 import { gatherAttachments } from './lib/attachment-facts'
 import { scanMime } from './lib/mime/scan'
 import { authenticate } from './lib/auth/authenticate'
@@ -30,6 +30,16 @@ let banned: { version: number; set: Set<string> } | undefined
 
 export function register(this: HarakaPlugin): void {
   config = new PluginConfig(this, FILE)
+  // Say at start, once, when the configured clamd does not answer, and what
+  // happens to mail meanwhile.
+  const { clamd, on_error } = config.own.virus
+  if (clamd) {
+    void clamdPing(clamd, 3000).then((why) => {
+      if (!why) return
+      const meanwhile = on_error === 'defer' ? 'messages get 451 4.3.0 until it answers ([virus] on_error=defer)' : 'messages are accepted unscanned until it answers ([virus] on_error=accept)'
+      this.logwarn(`clamd ${clamd} does not answer (${why}): ${meanwhile}`)
+    })
+  }
 }
 
 function bannedExtensions(): Set<string> {

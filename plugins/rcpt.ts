@@ -81,7 +81,8 @@ function current(): Derived {
 
 
 export function register(this: HarakaPlugin): void {
-  config = new PluginConfig(this, FILE)
+  // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
+  config = new PluginConfig(this, FILE, (own) => own.dnsbl.zones)
   health = new ZoneHealth(() => config.dns(), { loginfo: (m) => this.loginfo(m), logwarn: (m) => this.logwarn(m) })
   current()
   this.register_hook('data_post', 'held_recipients', 50)

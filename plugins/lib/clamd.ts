@@ -68,3 +68,27 @@ export function parseReply(text: string): ClamdResult {
   if (/^stream: OK$/.test(line)) return { status: 'clean' }
   return { status: 'error', why: line || 'empty reply' }
 }
+
+/** zPING → PONG; resolves to why clamd did not answer, or undefined when it did. */
+export function clamdPing(target: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let reply = ''
+    let done = false
+    const sock = net.connect(clamdAddress(target))
+    const finish = (why: string | undefined): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      sock.destroy()
+      resolve(why)
+    }
+    const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs)
+    sock.on('error', (err) => finish(err.message))
+    sock.on('connect', () => sock.write('zPING\0'))
+    sock.on('data', (d: Buffer) => {
+      reply += d.toString('latin1')
+      if (reply.includes('\0')) finish(reply.startsWith('PONG') ? undefined : `answered ${JSON.stringify(reply.replace(/\0.*$/s, ''))}`)
+    })
+    sock.on('end', () => finish(reply.startsWith('PONG') ? undefined : 'closed the connection'))
+  })
+}

@@ -24,6 +24,8 @@ const LOOPBACK = netList(['127.0.0.0/8'])
 // answer 127.255.255.0/24 for errors ("query refused", "over quota").
 const ERROR_ANSWERS = netList(['127.255.255.0/24'])
 
+const ZONE_KEYS = new Set(['zone', 'code', 'listed', 'ipv6'])
+
 /** Reads the zone sections named in [dnsbl] zones; bad ones are reported and left out. */
 export function zoneConfigs(names: readonly string[], sections: Record<string, Record<string, unknown> | undefined>): { zones: ZoneConfig[]; problems: string[] } {
   const zones: ZoneConfig[] = []
@@ -51,6 +53,9 @@ export function zoneConfigs(names: readonly string[], sections: Record<string, R
       continue
     }
     const ipv6 = /^(true|yes|on|1)$/i.test(String(sec.ipv6 ?? 'false'))
+    for (const key of Object.keys(sec)) {
+      if (!ZONE_KEYS.has(key)) problems.push(`[${name}] ${key} is not a known key; ignored`)
+    }
     zones.push({ name, zone, code, listed, ipv6 })
   }
   return { zones, problems }

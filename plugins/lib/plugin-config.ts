@@ -33,7 +33,15 @@ export class PluginConfig<F extends FileName> {
   /** redis.ini [server], used when [store] backend=redis. */
   redis!: RedisEndpoint
 
-  constructor(private readonly plugin: HarakaPlugin, private readonly file: F) {
+  /**
+   * @param zoneSections names the extra sections a file may have (the DNS
+   * list zones of the rcpt file); any other unknown section is reported.
+   */
+  constructor(
+    private readonly plugin: HarakaPlugin,
+    private readonly file: F,
+    private readonly zoneSections: (own: SettingsOf<F>) => readonly string[] = () => [],
+  ) {
     this.load()
   }
 
@@ -52,6 +60,13 @@ export class PluginConfig<F extends FileName> {
     const shared = readSettings(SHARED_FILE, cfg.get(SHARED_FILE, 'ini', reload) as Record<string, unknown>)
     const own = readSettings(this.file, cfg.get(this.file, 'ini', reload) as Record<string, unknown>)
     for (const p of [...shared.problems, ...own.problems]) reportOnce(this.plugin, p.message)
+    for (const section of Object.keys(shared.extra)) {
+      reportOnce(this.plugin, `${SHARED_FILE} [${section}] is not a known section; ignored`)
+    }
+    const zones = this.zoneSections(own.settings)
+    for (const section of Object.keys(own.extra)) {
+      if (!zones.includes(section)) reportOnce(this.plugin, `${this.file} [${section}] is not a known section; ignored`)
+    }
 
     const allow = netList(shared.settings.main.allow)
     for (const bad of allow.invalid) {

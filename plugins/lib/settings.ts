@@ -87,7 +87,19 @@ export function readSettings<F extends FileName>(file: F, raw: Raw): {
     out[section] = sec
   }
   for (const [section, value] of Object.entries(rawObj)) {
-    if (!(section in schema) && value && typeof value === 'object') extra[section] = value as Record<string, unknown>
+    if (!value || typeof value !== 'object') continue
+    const keys = schema[section]
+    if (!keys) {
+      // haraka-config puts keys before any section in [main]; an empty one is normal.
+      if (section === 'main' && !Object.keys(value).length) continue
+      extra[section] = value as Record<string, unknown>
+      continue
+    }
+    for (const key of Object.keys(value)) {
+      if (!(key in keys)) {
+        problems.push({ file, section, key, value: (value as Record<string, unknown>)[key], message: `${file} [${section}] ${key} is not a known key; ignored` })
+      }
+    }
   }
   return { settings: out as SettingsOf<F>, problems, extra }
 }
