@@ -199,20 +199,9 @@ const SEGMENT_NAME = /^(.+)\*(\d{1,4})$/
 
 /** Parses a Content-Type or Content-Disposition value given as a byte string. */
 export function parseStructuredValue(text: string): StructuredValue {
-  let i = 0
-  const pieces: string[] = []
-  let from = 0
-  while (i < text.length && text[i] !== ';') {
-    if (text[i] === '(') {
-      pieces.push(text.slice(from, i))
-      i = skipComment(text, i)
-      from = i
-    } else {
-      i++
-    }
-  }
-  pieces.push(text.slice(from, i))
-  const value = pieces.join('').replace(/[ \t\r\n]+/g, '').toLowerCase()
+  const head = readUnquoted(text, 0)
+  const i = head.next
+  const value = head.value.replace(/[ \t\r\n]+/g, '').toLowerCase()
 
   // Null-prototype records: parameter names come from the sender ("__proto__").
   const params: Record<string, string> = Object.create(null) as Record<string, string>
