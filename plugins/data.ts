@@ -151,7 +151,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
     const helo = (connection as unknown as { hello?: { host?: string } }).hello?.host ?? ''
     const facts = await authenticate({
       raw, ip: connection.remote.ip, helo, mailFrom, mta: config.hostname(),
-      resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout),
+      resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout, shared.dns.cache_ttl),
       spfFromHaraka: spfFromHaraka(txn),
       maxLookupsMs: shared.dns.timeout * 3000,
     })

@@ -8,7 +8,7 @@ import { decide, hook, Outcome, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { isMonitor } from './lib/settings'
 import { Verdict } from './lib/render'
-import { answerMeaning, dnsblCheck, queryName, ZoneConfig, zoneConfigs, ZoneResult } from './lib/dnsbl'
+import { answerMeaning, dnsblCheck, isUnlistable, queryName, ZoneConfig, zoneConfigs, ZoneResult } from './lib/dnsbl'
 import { ZoneHealth } from './lib/dnsbl-health'
 import { newIpCheck } from './lib/checks/new-ip'
 import { mailboxRate } from './lib/checks/mailbox-rate'
@@ -83,7 +83,7 @@ function current(): Derived {
 export function register(this: HarakaPlugin): void {
   // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
   config = new PluginConfig(this, FILE, (own) => own.dnsbl.zones)
-  health = new ZoneHealth(() => config.dns(), { loginfo: (m) => this.loginfo(m), logwarn: (m) => this.logwarn(m) })
+  health = new ZoneHealth(() => config.dnsUncached(), { loginfo: (m) => this.loginfo(m), logwarn: (m) => this.logwarn(m) })
   current()
   this.register_hook('data_post', 'held_recipients', 50)
 }
@@ -131,7 +131,7 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
   const { own } = config
   const d = current()
   const dns = config.dns()
-  const zones = d.zones.filter((z) => health.enabled(z.zone))
+  const zones = isUnlistable(ip) ? [] : d.zones.filter((z) => health.enabled(z.zone))
   if (zones.length) {
     st.dnsbl = Promise.all(zones.map(async (zone): Promise<ZoneResult | undefined> => {
       const name = queryName(ip, zone)

@@ -4,6 +4,7 @@
 // check must never read a DNS failure as an answer.
 import { promises as dnsp } from 'node:dns'
 import ipaddr from 'ipaddr.js'
+import { AnswerCache } from './answer-cache'
 
 export type Lookup<T> =
   | { status: 'ok'; values: T[] }
@@ -34,14 +35,25 @@ export function ptrName(ip: string): string {
   return `${nibbles.reverse().join('.')}.ip6.arpa`
 }
 
-export function makeDns(servers: readonly string[], timeoutSec: number): Dns {
+export function makeDns(servers: readonly string[], timeoutSec: number, cacheSec = 0): Dns {
   const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
   // Two tries, each a share of the total; the race below holds the bound
   // whatever c-ares does with its timers.
   const resolver = new dnsp.Resolver({ timeout: Math.max(50, Math.floor(totalMs / 3)), tries: 2 })
   if (servers.length) resolver.setServers([...servers])
 
-  async function lookup<T>(query: () => Promise<T[]>): Promise<Lookup<T>> {
+  const cache = new AnswerCache<Lookup<unknown>>(cacheSec * 1000)
+
+  // Answers (records, or none) are kept for cacheSec; failures are not.
+  async function lookup<T>(key: string, query: () => Promise<T[]>): Promise<Lookup<T>> {
+    const hit = cache.get(key) as Lookup<T> | undefined
+    if (hit) return hit
+    const answer = await ask(query)
+    if (answer.status !== 'error') cache.set(key, answer)
+    return answer
+  }
+
+  async function ask<T>(query: () => Promise<T[]>): Promise<Lookup<T>> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<Lookup<T>>((resolve) => {
       timer = setTimeout(() => resolve({ status: 'error', code: 'ETIMEOUT' }), totalMs)
@@ -61,19 +73,26 @@ export function makeDns(servers: readonly string[], timeoutSec: number): Dns {
   }
 
   return {
-    ptr: (ip) => lookup(() => resolver.resolvePtr(ptrName(ip))),
-    a: (name) => lookup(() => resolver.resolve4(name)),
-    aaaa: (name) => lookup(() => resolver.resolve6(name)),
-    mx: (name) => lookup(async () => (await resolver.resolveMx(name)).map((m) => ({ exchange: m.exchange, priority: m.priority }))),
-    txt: (name) => lookup(async () => (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''))),
+    ptr: (ip) => lookup(`ptr:${ip}`, () => resolver.resolvePtr(ptrName(ip))),
+    a: (name) => lookup(`a:${name.toLowerCase()}`, () => resolver.resolve4(name)),
+    aaaa: (name) => lookup(`aaaa:${name.toLowerCase()}`, () => resolver.resolve6(name)),
+    mx: (name) => lookup(`mx:${name.toLowerCase()}`, async () => (await resolver.resolveMx(name)).map((m) => ({ exchange: m.exchange, priority: m.priority }))),
+    txt: (name) => lookup(`txt:${name.toLowerCase()}`, async () => (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''))),
   }
 }
 
-let current: { signature: string; dns: Dns } | undefined
+const current = new Map<boolean, { signature: string; dns: Dns }>()
 
-/** One resolver per process for the current [dns] settings. */
-export function getDns(servers: readonly string[], timeoutSec: number): Dns {
-  const signature = JSON.stringify([servers, timeoutSec])
-  if (current?.signature !== signature) current = { signature, dns: makeDns(servers, timeoutSec) }
-  return current.dns
+/**
+ * One resolver per process for the current [dns] settings; `cached: false`
+ * gives one that always asks (the DNS list self-tests must see the zone as
+ * it is now).
+ */
+export function getDns(servers: readonly string[], timeoutSec: number, cacheSec: number, cached = true): Dns {
+  const signature = JSON.stringify([servers, timeoutSec, cached ? cacheSec : 0])
+  const c = current.get(cached)
+  if (c?.signature === signature) return c.dns
+  const dns = makeDns(servers, timeoutSec, cached ? cacheSec : 0)
+  current.set(cached, { signature, dns })
+  return dns
 }

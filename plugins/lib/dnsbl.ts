@@ -5,6 +5,7 @@
 // [dns] servers nor [dns] timeout, and its verdict carries neither the
 // answer nor the zone's support code that the catalog's line needs.
 import { ipQuery } from 'haraka-plugin-dns-list'
+import ipaddr from 'ipaddr.js'
 import { Lookup } from './dns'
 import { netList, NetList } from './netlist'
 import { Verdict } from './render'
@@ -59,6 +60,18 @@ export function zoneConfigs(names: readonly string[], sections: Record<string, R
     zones.push({ name, zone, code, listed, ipv6 })
   }
   return { zones, problems }
+}
+
+// Addresses no public list can list (RFC 1918, loopback, link-local, ULA):
+// asking about them only tells the list about the network inside.
+const UNLISTABLE = new Set(['private', 'loopback', 'linkLocal', 'uniqueLocal', 'unspecified'])
+
+export function isUnlistable(ip: string): boolean {
+  try {
+    return UNLISTABLE.has(ipaddr.process(ip).range())
+  } catch {
+    return true
+  }
 }
 
 /** The query name for a client IP in a zone, or undefined when the zone is not asked (IPv6 off). */

@@ -30,6 +30,8 @@ export class PluginConfig<F extends FileName> {
   version = 0
   private cfg!: HarakaConfig
   private reload: () => void = () => undefined
+  /** config/me, read at (re)load: reading it per message costs a file check each time. */
+  private me = 'localhost'
   /** redis.ini [server], used when [store] backend=redis. */
   redis!: RedisEndpoint
 
@@ -72,6 +74,8 @@ export class PluginConfig<F extends FileName> {
     for (const bad of allow.invalid) {
       reportOnce(this.plugin, `${SHARED_FILE} [main] allow: "${bad}" is not an IP address or CIDR; ignored`)
     }
+    const me = this.plugin.config.get('me', reload)
+    this.me = typeof me === 'string' && me.trim() ? me.trim() : 'localhost'
     this.redis = redisEndpoint(cfg.get('redis.ini', 'ini', reload) as Record<string, Record<string, unknown>>)
     this.shared = shared.settings
     this.own = own.settings
@@ -93,8 +97,7 @@ export class PluginConfig<F extends FileName> {
 
   /** This node's name (config/me), as it introduces itself to other servers. */
   hostname(): string {
-    const me = this.plugin.config.get('me')
-    return typeof me === 'string' && me.trim() ? me.trim() : 'localhost'
+    return this.me
   }
 
   /** Names a problem in the log once per process. */
@@ -108,8 +111,15 @@ export class PluginConfig<F extends FileName> {
     return getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
   }
 
-  /** The resolver for the current [dns] settings (one per process). */
+  /** The resolver for the current [dns] settings (one per process), with its answer cache. */
   dns(): Dns {
-    return getDns(this.shared.dns.servers, this.shared.dns.timeout)
+    const d = this.shared.dns
+    return getDns(d.servers, d.timeout, d.cache_ttl)
+  }
+
+  /** A resolver that always asks, for the DNS list self-tests. */
+  dnsUncached(): Dns {
+    const d = this.shared.dns
+    return getDns(d.servers, d.timeout, 0, false)
   }
 }

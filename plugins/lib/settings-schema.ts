@@ -25,7 +25,7 @@ export const SHARED_FILE = 'support-codes.ini'
 export const SCHEMA = {
   'support-codes.ini': {
     main: { monitor: bool(false), tag_all: bool(false), allow: list() },
-    dns: { servers: list(), timeout: num(5, 0.1, 60) },
+    dns: { servers: list(), timeout: num(5, 0.1, 60), cache_ttl: int(60, 0, 86400) },
     store: { backend: oneOf('memory', 'memory', 'redis'), timeout: num(0.5, 0.01, 10) },
   },
   'support-codes-connect.ini': {

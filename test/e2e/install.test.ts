@@ -37,3 +37,14 @@ test('global install: Haraka and the package side by side in one prefix', async 
   assert.equal(r.text, '550 5.0.0 Sender is not allowed to send with empty mail_from')
   await c.quit()
 })
+
+test('installing the package puts no package named like a Haraka plugin in the node', () => {
+  // Haraka looks up a plugin NAME in <node>/node_modules/NAME too: a
+  // dependency called "redis" there would shadow haraka-plugin-redis for
+  // plugins that inherit it (limit, karma, ...). The Redis client the bundle
+  // uses is @redis/client for that reason.
+  const modules = path.join(templateNode(), 'node_modules')
+  for (const name of ['redis', 'spf', 'dns-list', 'limit', 'clamd', 'attachment']) {
+    assert.equal(fs.existsSync(path.join(modules, name, 'package.json')), false, name)
+  }
+})

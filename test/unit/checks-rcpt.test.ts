@@ -1,7 +1,7 @@
 // DNS list answers and the G31/G32, G28 and G30 checks as plain functions.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { answerMeaning, dnsblCheck, queryName, zoneConfigs } from '../../plugins/lib/dnsbl'
+import { answerMeaning, dnsblCheck, isUnlistable, queryName, zoneConfigs } from '../../plugins/lib/dnsbl'
 import { ZoneHealth } from '../../plugins/lib/dnsbl-health'
 import { newIpCheck, isUntrusted } from '../../plugins/lib/checks/new-ip'
 import { mailboxRate } from '../../plugins/lib/checks/mailbox-rate'
@@ -89,4 +89,10 @@ test('G30', () => {
   assert.equal(mailboxRate({ recent: 4.9 }, { limit: 5 }), undefined)
   assert.equal(mailboxRate({ recent: 5 }, { limit: 5 })?.id, 'G30')
   assert.equal(mailboxRate({ recent: 9 }, { limit: 0 }), undefined)
+})
+
+test('private, loopback and link-local clients are not looked up; public and test ranges are', () => {
+
+  for (const ip of ['10.1.2.3', '192.168.0.1', '127.0.0.1', '::1', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1']) assert.equal(isUnlistable(ip), true, ip)
+  for (const ip of ['198.18.0.7', '198.51.100.7', '2001:db8::1', '8.8.8.8']) assert.equal(isUnlistable(ip), false, ip)
 })

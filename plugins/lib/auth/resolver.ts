@@ -11,6 +11,7 @@
 // DNS errors are the receiver's call). Checked in mailauth 7: lib/spf/index.js,
 // lib/dkim/dkim-verifier.js, lib/dmarc/get-dmarc-record.js.
 import { promises as dnsp } from 'node:dns'
+import { AnswerCache } from '../answer-cache'
 
 export type ResolverFn = (name: string, rrtype: string) => Promise<unknown>
 
@@ -39,14 +40,34 @@ export async function withTimeout<T>(query: Promise<T>, ms: number, what: string
   }
 }
 
-function build(servers: readonly string[], timeoutSec: number): MailauthResolver {
+// "No such record" is an answer too and is kept; other errors are not.
+const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA'])
+type Kept = { value: unknown } | { code: string; message: string }
+
+function build(servers: readonly string[], timeoutSec: number, cacheSec: number): MailauthResolver {
   const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
   // As in ../dns.ts: two tries, c-ares doubling the timer for the second,
   // fit in the total; the race holds the bound whatever c-ares does.
   const resolver = new dnsp.Resolver({ timeout: Math.max(50, Math.floor(totalMs / 3)), tries: 2 })
   if (servers.length) resolver.setServers([...servers])
-  const fn = (name: string, rrtype: string): Promise<unknown> =>
-    withTimeout(resolver.resolve(name, rrtype), totalMs, `${rrtype} ${name}`)
+  const cache = new AnswerCache<Kept>(cacheSec * 1000)
+  const fn = async (name: string, rrtype: string): Promise<unknown> => {
+    const key = `${rrtype}:${name.toLowerCase()}`
+    const hit = cache.get(key)
+    if (hit) {
+      if ('value' in hit) return Array.isArray(hit.value) ? hit.value.slice() : hit.value
+      throw dnsError(hit.code, hit.message)
+    }
+    try {
+      const value = await withTimeout(resolver.resolve(name, rrtype), totalMs, `${rrtype} ${name}`)
+      cache.set(key, { value })
+      return Array.isArray(value) ? value.slice() : value
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      if (e.code && NO_RECORD.has(e.code)) cache.set(key, { code: e.code, message: e.message })
+      throw err
+    }
+  }
   return Object.assign(fn, { timeoutMs: totalMs })
 }
 
@@ -57,9 +78,9 @@ let current: { signature: string; resolver: MailauthResolver } | undefined
  * channel per message would cost sockets for nothing). Empty servers: the
  * system's resolvers, as [dns] servers documents.
  */
-export function mailauthResolver(servers: readonly string[], timeoutSec: number): MailauthResolver {
-  const signature = JSON.stringify([servers, timeoutSec])
-  if (current?.signature !== signature) current = { signature, resolver: build(servers, timeoutSec) }
+export function mailauthResolver(servers: readonly string[], timeoutSec: number, cacheSec = 0): MailauthResolver {
+  const signature = JSON.stringify([servers, timeoutSec, cacheSec])
+  if (current?.signature !== signature) current = { signature, resolver: build(servers, timeoutSec, cacheSec) }
   return current.resolver
 }
 

@@ -5,7 +5,7 @@
 // client keeps reconnecting in the background.
 import { createHash, randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { createClient } from 'redis'
+import { createClient } from '@redis/client'
 import { CounterStore, StoreLogger, StoreUnavailable } from './types'
 
 // KEYS[1] key, ARGV[1] amount, ARGV[2] lifetime in seconds.

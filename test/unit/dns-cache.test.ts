@@ -1,0 +1,57 @@
+// The bundle's resolvers keep answers for [dns] cache_ttl, never failures.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { makeDns } from '../../plugins/lib/dns'
+import { mailauthResolver } from '../../plugins/lib/auth/resolver'
+import { AnswerCache } from '../../plugins/lib/answer-cache'
+import { TestDns } from '../rig/dns-server'
+
+let dns: TestDns
+before(async () => {
+  dns = await TestDns.start({ records: { 'a.example': [{ type: 'A', data: '192.0.2.1' }], 't.example': [{ type: 'TXT', data: 'v=spf1 -all' }] }, servfail: ['bad.example'] })
+})
+after(async () => { await dns.stop() })
+
+const asked = (name: string): number => dns.queries.filter((q) => q.name === name).length
+
+test('answers and "none" are kept; failures are asked again', async () => {
+  const d = makeDns([dns.address], 1, 60)
+  assert.deepEqual(await d.a('a.example'), { status: 'ok', values: ['192.0.2.1'] })
+  await d.a('A.example')
+  assert.equal(asked('a.example'), 1)
+  await d.a('missing.example')
+  await d.a('missing.example')
+  assert.equal(asked('missing.example'), 1)
+  await d.a('bad.example')
+  await d.a('bad.example')
+  assert.equal(asked('bad.example'), 2)
+  const uncached = makeDns([dns.address], 1, 0)
+  await uncached.a('a.example')
+  assert.equal(asked('a.example'), 2)
+})
+
+test('the mailauth resolver keeps answers and "no record", not failures', async () => {
+  const r = mailauthResolver([dns.address], 1, 60)
+  assert.deepEqual(await r('t.example', 'TXT'), [['v=spf1 -all']])
+  await r('t.example', 'TXT')
+  assert.equal(asked('t.example'), 1)
+  await assert.rejects(r('nothing.example', 'TXT'), { code: 'ENOTFOUND' })
+  await assert.rejects(r('nothing.example', 'TXT'), { code: 'ENOTFOUND' })
+  assert.equal(asked('nothing.example'), 1)
+  await assert.rejects(r('bad.example', 'TXT'), { code: 'ESERVFAIL' })
+  await assert.rejects(r('bad.example', 'TXT'), { code: 'ESERVFAIL' })
+  assert.equal(asked('bad.example') >= 4, true)
+})
+
+test('the cache forgets after its lifetime and drops the oldest when full', () => {
+  let now = 0
+  const c = new AnswerCache<number>(1000, 2, () => now)
+  c.set('a', 1)
+  c.set('b', 2)
+  c.set('c', 3)
+  assert.equal(c.get('a'), undefined)
+  assert.equal(c.get('c'), 3)
+  now = 1000
+  assert.equal(c.get('c'), undefined)
+  assert.equal(new AnswerCache<number>(0).enabled, false)
+})
