@@ -1,0 +1,184 @@
+// The benchmark's results as a plain table (stdout) and as Markdown
+// (docs/performance.md with --write).
+import { BASELINE, Scenario } from './scenarios'
+
+export interface CaseResult {
+  scenario: string
+  size: number
+  concurrency: number
+  messages: number
+  ok: boolean
+  /** Messages per second, wall clock of the load generator's run (median run). */
+  rate: number
+  /** msgs/s of every measured run. */
+  rates: number[]
+  /** Haraka's user+system CPU per message, in ms. */
+  cpuMsPerMsg: number
+  /** Haraka's CPU time over wall time during the run, in %. */
+  cpuPercent: number
+  /**
+   * CPU the rest of the machine used during the run (not Haraka, the load
+   * generator, the DNS server or redis), in % of one core: another job.
+   */
+  otherCpuPercent: number
+  /** Queries the loopback DNS server answered during the run, per message. */
+  dnsPerMsg: number
+  /** Haraka's peak RSS (VmHWM) at the end of the case, in MiB. */
+  peakRssMiB: number
+  /** Why the case failed. */
+  failure?: string
+}
+
+export interface RunInfo {
+  date: string
+  cpu: string
+  cores: number
+  memory: string
+  kernel: string
+  node: string
+  haraka: string
+  load: string
+  clockTicks: number
+  quick: boolean
+  repeat: number
+  seconds: number
+}
+
+/** other CPU above this (% of a core) marks a run made on a busy machine. */
+export const BUSY_PERCENT = 15
+
+export function sizeLabel(bytes: number): string {
+  return bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} B`
+}
+
+/** msgs/s of a scenario divided by the baseline's, for the same case. */
+export function ratio(results: CaseResult[], r: CaseResult): number | undefined {
+  if (r.scenario === BASELINE || !r.ok) return undefined
+  const base = results.find((b) => b.scenario === BASELINE && b.size === r.size && b.concurrency === r.concurrency && b.ok)
+  return base ? r.rate / base.rate : undefined
+}
+
+function fixed(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-'
+}
+
+interface Table {
+  head: string[]
+  rows: string[][]
+  /** Columns aligned right (numbers). */
+  right: boolean[]
+}
+
+function caseTable(results: CaseResult[]): Table {
+  const head = ['scenario', 'size', 'sessions', 'messages', 'msgs/s', 'spread', 'CPU ms/msg', 'Haraka CPU', 'peak RSS', 'DNS/msg', 'other CPU', `/ ${BASELINE}`]
+  const rows = results.map((r) => {
+    const q = ratio(results, r)
+    return [
+      r.scenario,
+      sizeLabel(r.size),
+      String(r.concurrency),
+      String(r.messages),
+      r.ok ? fixed(r.rate, 1) : 'FAILED',
+      r.ok && r.rates.length > 1 ? `±${fixed(((Math.max(...r.rates) - Math.min(...r.rates)) / 2 / r.rate) * 100, 0)} %` : '-',
+      r.ok ? fixed(r.cpuMsPerMsg, 2) : '-',
+      r.ok ? `${fixed(r.cpuPercent, 0)} %` : '-',
+      r.ok ? `${fixed(r.peakRssMiB, 0)} MiB` : '-',
+      r.ok ? fixed(r.dnsPerMsg, 1) : '-',
+      r.ok ? `${fixed(r.otherCpuPercent, 0)} %` : '-',
+      q === undefined ? '' : fixed(q, 2),
+    ]
+  })
+  return { head, rows, right: head.map((_, i) => i > 0) }
+}
+
+// One row per scenario other than the baseline and size, one column per
+// concurrency: scenario msgs/s divided by the baseline's.
+function ratioTable(results: CaseResult[]): Table | undefined {
+  const conc = [...new Set(results.map((r) => r.concurrency))]
+  const sizes = [...new Set(results.map((r) => r.size))]
+  const names = [...new Set(results.map((r) => r.scenario))].filter((n) => n !== BASELINE)
+  if (!names.length || !results.some((r) => r.scenario === BASELINE)) return undefined
+  const rows: string[][] = []
+  for (const name of names) {
+    for (const size of sizes) {
+      const cells = conc.map((c) => {
+        const r = results.find((x) => x.scenario === name && x.size === size && x.concurrency === c)
+        if (!r) return ''
+        const q = ratio(results, r)
+        return q === undefined ? (r.ok ? '-' : 'FAILED') : fixed(q, 2)
+      })
+      rows.push([`${name} / ${BASELINE}`, sizeLabel(size), ...cells])
+    }
+  }
+  return { head: ['msgs/s ratio', 'size', ...conc.map((c) => `${c} sessions`)], rows, right: [false, true, ...conc.map(() => true)] }
+}
+
+function plain(t: Table): string {
+  const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => r[i].length)))
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (t.right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()
+  return [line(t.head), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line)].join('\n')
+}
+
+function markdown(t: Table): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
+  return [line(t.head), `|${t.right.map((r) => (r ? '---:' : '---')).join('|')}|`, ...t.rows.map(line)].join('\n')
+}
+
+function legend(info: RunInfo): string[] {
+  return [
+    `Each case (size, sessions) starts a fresh Haraka process per scenario, warms it up with the same load, then the scenarios take turns for ${info.repeat} measured run(s) each.`,
+    "msgs/s: messages over the wall clock of the load generator's run (median run); spread: half the range of the runs, relative to the median.",
+    `CPU ms/msg, Haraka CPU: the Haraka process's user+system time (/proc/PID/stat, ${info.clockTicks} ticks/s), per message and over wall time (median run).`,
+    "peak RSS: the Haraka process's VmHWM at the end of the case (warm-up and all runs included).",
+    'DNS/msg: queries the loopback DNS server answered during the run, per message.',
+    `other CPU: what the rest of the machine used during the run (all but Haraka, the load generator, the DNS server and redis; steal time included), in % of one core; above ${BUSY_PERCENT} % the run shared the machine with other work.`,
+    `/ ${BASELINE}: msgs/s divided by ${BASELINE}'s for the same size and sessions.`,
+  ]
+}
+
+function machineLines(info: RunInfo): string[] {
+  return [
+    `date: ${info.date}`,
+    `machine: ${info.cpu}, ${info.cores} cores, ${info.memory}, ${info.kernel}`,
+    `software: Node.js ${info.node}, Haraka ${info.haraka} (one process, nodes=0, log level warn)`,
+    `load: ${info.load}, one message per session, alice@sender.example to bob@example.com, from 127.0.0.1`,
+    `run time: ${Math.round(info.seconds)} s${info.quick ? ' (quick mode: one small case, not a measurement)' : ''}`,
+  ]
+}
+
+export function plainReport(info: RunInfo, results: CaseResult[], scenarios: Scenario[]): string {
+  const out = ['haraka-plugin-support-codes benchmark', ...machineLines(info), '', plain(caseTable(results))]
+  const rt = ratioTable(results)
+  if (rt) out.push('', plain(rt))
+  out.push('', 'scenarios:', ...scenarios.map((s) => `  ${s.name}: ${s.about}`))
+  out.push('', ...legend(info).map((l) => `- ${l}`))
+  const busy = results.filter((r) => r.ok && r.otherCpuPercent > BUSY_PERCENT)
+  if (busy.length) out.push('', `WARNING: ${busy.length} case(s) ran while other work used more than ${BUSY_PERCENT} % of a core (other CPU): their numbers are not reliable`)
+  const failed = results.filter((r) => !r.ok)
+  if (failed.length) out.push('', `FAILED: ${failed.length} case(s), see the messages above`)
+  return out.join('\n') + '\n'
+}
+
+export function markdownReport(info: RunInfo, results: CaseResult[], scenarios: Scenario[]): string {
+  const rt = ratioTable(results)
+  return [
+    '# Performance',
+    '',
+    'Generated by `npm run bench -- --write` (test/bench/); numbers from one run on the machine below.',
+    '',
+    ...machineLines(info).map((l) => `- ${l}`),
+    '',
+    'Scenarios:',
+    '',
+    ...scenarios.map((s) => `- **${s.name}**: ${s.about}`),
+    '',
+    'How the numbers are taken:',
+    '',
+    ...legend(info).map((l) => `- ${l}`),
+    '',
+    markdown(caseTable(results)),
+    '',
+    ...(rt ? [markdown(rt), ''] : []),
+  ].join('\n')
+}

@@ -1,0 +1,145 @@
+// The Haraka setups `npm run bench` measures, as data. Each scenario is one
+// Haraka node: its config/plugins lines and the files written into its
+// config/ folder (over the node's own and the package's defaults). To add a
+// setup, add an entry here; `BENCH_SCENARIOS=name,...` picks which run.
+import { PLUGINS } from '../rig/haraka'
+
+/** Servers the runner starts for the scenarios that name them. */
+export type Need = 'redis'
+
+/** What the runner knows when it writes a scenario's config files. */
+export interface BenchContext {
+  /** The private redis-server, when a scenario needs one. */
+  redis?: { host: string; port: number }
+}
+
+export interface Scenario {
+  /** Short name, used in the tables and in BENCH_SCENARIOS. */
+  name: string
+  /** One line for the legend of the report. */
+  about: string
+  /** config/plugins lines, in order. */
+  plugins: string[]
+  /** Files for the node's config/ folder, name → content. */
+  config?: Record<string, string> | ((ctx: BenchContext) => Record<string, string>)
+  /**
+   * Install the package in the node (link the template node's node_modules);
+   * default true. Without it, plugins load from Haraka's own install.
+   */
+  withPackage?: boolean
+  /** Lines Haraka may log at WARN or worse when it starts (any other fails the case). */
+  startupWarnings?: RegExp[]
+  /** Servers to start before this scenario's Haraka. */
+  needs?: Need[]
+  /** Run only when named in BENCH_SCENARIOS. */
+  optional?: boolean
+}
+
+/** The scenario every other one is compared with (the ratio column). */
+export const BASELINE = 'bare'
+
+/**
+ * After the plugins under test: accept every recipient (the test rig's
+ * test_accept plugin) and discard the message (Haraka's queue/discard, which
+ * the runner enables with YES_REALLY_DO_DISCARD), so the queue costs nothing.
+ */
+export const TAIL = ['test_accept', 'queue/discard']
+
+// The client is always 127.0.0.1, up to 50 sessions at a time, sending as
+// alice@sender.example to bob@example.com. Checks with a counter get a limit
+// so high that their counting code runs on every message and never refuses.
+const BUNDLE_CONFIG: Record<string, string> = {
+  'support-codes-mailfrom.ini': '[sender_rate]\nlimit=1000000\n',
+  // The default (10 per client IP) would refuse the 50-session cases.
+  'support-codes-connect.ini': '[concurrency]\nmax=1000\n',
+}
+
+function redisIni(ctx: BenchContext): string {
+  if (!ctx.redis) throw new Error('this scenario needs redis')
+  return `[server]\nhost=${ctx.redis.host}\nport=${ctx.redis.port}\n`
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'bare',
+    about: 'Haraka with only an accept-all RCPT plugin and a discard queue',
+    plugins: [...TAIL],
+  },
+  {
+    name: 'bundle',
+    about: 'the four support-codes plugins, default settings, memory store (sender_rate limit=1000000, concurrency max=1000)',
+    plugins: [...PLUGINS, ...TAIL],
+    config: BUNDLE_CONFIG,
+  },
+  {
+    name: 'connect-mailfrom',
+    about: 'support-codes/connect and support-codes/mailfrom only (G2, G1F, G34, G29), memory store',
+    plugins: ['support-codes/connect', 'support-codes/mailfrom', ...TAIL],
+    config: BUNDLE_CONFIG,
+    optional: true,
+  },
+  {
+    name: 'rcpt',
+    about: 'support-codes/rcpt only, default settings (two DNS lists on the local DNS server)',
+    plugins: ['support-codes/rcpt', ...TAIL],
+    optional: true,
+  },
+  {
+    name: 'data-content',
+    about: 'support-codes/data with every content check on, SPF and DMARC off, clamd off',
+    plugins: ['support-codes/data', ...TAIL],
+    config: { 'support-codes-data.ini': '[spf]\nreject_fail=false\n\n[dmarc]\nreject=false\ntemperror=accept\n' },
+    optional: true,
+  },
+  {
+    name: 'bundle-redis',
+    about: 'as bundle, with [store] backend=redis on a private redis-server',
+    plugins: [...PLUGINS, ...TAIL],
+    config: (ctx) => ({
+      ...BUNDLE_CONFIG,
+      'support-codes.ini': '[store]\nbackend=redis\n',
+      'redis.ini': redisIni(ctx),
+    }),
+    needs: ['redis'],
+    optional: true,
+  },
+  {
+    name: 'stock',
+    about: "Haraka's own limit, headers and attachment plugins (for comparison), limit on a private redis-server",
+    plugins: ['limit', 'headers', 'attachment', ...TAIL],
+    // Archives are not looked into without bsdtar; the test messages have no
+    // attachments, so it is never called.
+    startupWarnings: [/\[attachment\] This plugin requires the 'bsdtar' binary/],
+    config: (ctx) => ({
+      'redis.ini': redisIni(ctx),
+      // Haraka reads limit.ini whole: every section the plugin uses is here.
+      'limit.ini': [
+        'tarpit_delay=0',
+        '[main]',
+        '[redis]',
+        `host=${ctx.redis?.host}`,
+        `port=${ctx.redis?.port}`,
+        'database=4',
+        '[concurrency]',
+        'max=1000',
+        '[recipients]',
+        'max=100',
+        '[unrecognized_commands]',
+        'max=10',
+        '[errors]',
+        'max=10',
+        '[rate_conn]',
+        'default=1000000/1m',
+        '[rate_rcpt_host]',
+        'default=1000000/1m',
+        '[rate_rcpt_sender]',
+        'default=1000000/1m',
+        '[rate_rcpt]',
+        'default=1000000/1m',
+        '',
+      ].join('\n'),
+    }),
+    needs: ['redis'],
+    optional: true,
+  },
+]
