@@ -1,10 +1,11 @@
 // support-codes/data: checks after the final dot, in order: G16 (loop), G19
 // (message/partial), G18 (the message is a program), G1A-G1D (dangerous
 // files and archives), G3/G4/G5 (clamd), R2 (SPF), G15/G1E (DMARC).
-// The message is read once, as received, and scanned by the bundle's own
+// The message is kept once, as received, and scanned by the bundle's own
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
-import { Connection, HarakaPlugin, Transaction } from './lib/haraka-types'
+import { Connection, HarakaPlugin } from './lib/haraka-types'
+import { messageOf, startCapture } from './lib/message-capture'
 import { decide, hook, Outcome, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { isMonitor } from './lib/settings'
@@ -58,13 +59,15 @@ function bannedExtensions(): Set<string> {
   return set
 }
 
-function readMessage(txn: Transaction): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const stream = (txn as unknown as { message_stream?: { get_data(cb: (b: Buffer) => void): void } }).message_stream
-    if (!stream) return reject(new Error('no message stream'))
-    stream.get_data((buf: Buffer) => resolve(buf))
-  })
-}
+/** Messages larger than this are read back from Haraka's message stream instead of kept as they arrive. */
+const CAPTURE_MAX_BYTES = 64 * 1024 * 1024
+
+// At the DATA command: keep the message as it arrives (see message-capture.ts).
+export const hook_data = hook('data', function (this: HarakaPlugin, connection: Connection) {
+  const txn = connection.transaction
+  if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES)
+  return undefined
+})
 
 export const hook_data_post = hook('data_post', async function (this: HarakaPlugin, connection: Connection) {
   const txn = connection.transaction
@@ -91,7 +94,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
     if (out) return out
   } else pass('loop')
 
-  const raw = await readMessage(txn)
+  const raw = await messageOf(txn as unknown as Parameters<typeof messageOf>[0])
   const a = own.attachments
   const needMime = own.mime.partial || own.mime.contenttype || a.archives || a.banned || a.winzip || a.clsid
   const scanLimits = { maxParts: Math.max(100, a.max_entries), maxDepth: 50, maxHeaderBytes: 64 * 1024 }
