@@ -19,6 +19,11 @@ async function main(): Promise<void> {
 
   const dns = await TestDns.start({
     records: {
+      // swaks on this machine connects from 127.0.0.1 (and G1F wants a PTR).
+      '1.0.0.127.in-addr.arpa': [{ type: 'PTR', data: 'localhost' }],
+      // RFC 5782 test entries, so the default DNS lists pass their self-test.
+      '2.0.0.127.bl.score.senderscore.com': [{ type: 'A', data: '127.0.0.2' }],
+      '2.0.0.127.xbl.spamhaus.org': [{ type: 'A', data: '127.0.0.4' }],
       'sender.example': [
         { type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } },
         { type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' },
