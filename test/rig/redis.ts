@@ -1,53 +1,20 @@
 // A private redis-server for the end-to-end tests: loopback only, a free
 // port, no persistence, its working dir in a temp folder. The system's redis
 // service (port 6379) is never used.
-import { spawn, type ChildProcess } from 'node:child_process'
+
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { freePort } from './ports'
+import { RigServer } from './rig-server'
 
 const HOST = '127.0.0.1'
-const START_TIMEOUT_MS = 10_000
-const STOP_GRACE_MS = 3_000
 const COMMAND_TIMEOUT_MS = 5_000
-const OUTPUT_LIMIT = 16 * 1024
 
 const REDIS_BIN = fs.existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server'
 
 export type Reply = string | number | null | Reply[]
-
-// Instances not yet stopped. If the test process ends (normally, by an
-// uncaught error or by a signal) they are killed and their temp dirs removed,
-// so a crashed test does not leave redis-server holding its port.
-const live = new Set<Redis>()
-let hooked = false
-
-function reapAll(): void {
-  for (const r of live) r.reap()
-  live.clear()
-}
-
-function hookExit(): void {
-  if (hooked) return
-  hooked = true
-  process.on('exit', reapAll)
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      reapAll()
-      process.removeListener(sig, onSignal)
-      // Listening replaced the default "die by this signal"; restore it
-      // unless someone else (e.g. the test runner) handles the signal.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
-    }
-    process.on(sig, onSignal)
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 class RedisError extends Error {}
 
@@ -97,23 +64,13 @@ function encode(args: string[]): Buffer {
   return Buffer.from(parts.join(''))
 }
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error }
-
-export class Redis {
+export class Redis extends RigServer {
   readonly host = HOST
   readonly port: number
-  private readonly dir: string
-  private child!: ChildProcess
-  private exited!: Promise<Exit>
-  private output = ''
 
   private constructor(dir: string, port: number) {
-    this.dir = dir
+    super(dir)
     this.port = port
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1
   }
 
   static async start(opts: { port?: number } = {}): Promise<Redis> {
@@ -128,8 +85,7 @@ export class Redis {
     }
   }
 
-  private async launch(): Promise<void> {
-    this.output = ''
+  protected async launch(): Promise<void> {
     const args = [
       '--bind', HOST,
       '--port', String(this.port),
@@ -142,83 +98,15 @@ export class Redis {
       '--logfile', '',
       '--loglevel', 'warning',
     ]
-    const child = spawn(REDIS_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    this.child = child
-    this.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }))
-      child.once('error', (error) => resolve({ code: null, signal: null, error }))
-    })
-    const keep = (d: Buffer): void => {
-      this.output = (this.output + d.toString()).slice(-OUTPUT_LIMIT)
-    }
-    child.stdout?.on('data', keep)
-    child.stderr?.on('data', keep)
-    live.add(this)
-    hookExit()
-
-    let exit: Exit | undefined
-    void this.exited.then((e) => (exit = e))
-    const deadline = Date.now() + START_TIMEOUT_MS
-    for (;;) {
-      if (exit) {
-        live.delete(this)
-        const how = exit.error?.message ?? `code ${exit.code}, signal ${exit.signal}`
-        throw new Error(`redis-server exited before answering PING (${how}):\n${this.output}`)
-      }
-      if (await this.ping()) break
-      if (Date.now() > deadline) {
-        await this.terminate('SIGKILL')
-        live.delete(this)
-        throw new Error(`redis-server did not answer PING within ${START_TIMEOUT_MS} ms:\n${this.output}`)
-      }
-      await sleep(25)
-    }
-    // A test that forgets stop() must not keep the process alive; the exit
-    // hook kills redis-server then.
-    child.unref()
-    ;(child.stdout as unknown as net.Socket | null)?.unref()
-    ;(child.stderr as unknown as net.Socket | null)?.unref()
+    await this.spawnAndWait('redis-server', REDIS_BIN, args)
   }
 
-  private async ping(): Promise<boolean> {
+  protected async ping(): Promise<boolean> {
     try {
       return (await this.command('PING')) === 'PONG'
     } catch {
       return false
     }
-  }
-
-  private running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null
-  }
-
-  // SIGTERM makes redis shut down like SHUTDOWN; with no save points
-  // configured it writes nothing.
-  private async terminate(sig: NodeJS.Signals): Promise<void> {
-    if (!this.running()) return
-    this.child.ref()
-    this.child.kill(sig)
-    if (sig !== 'SIGKILL') {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), STOP_GRACE_MS)
-      })
-      const r = await Promise.race([this.exited, timeout])
-      clearTimeout(timer)
-      if (r === 'timeout') this.child.kill('SIGKILL')
-    }
-    await this.exited
-  }
-
-  /** Synchronous last-resort cleanup for the exit hook. */
-  reap(): void {
-    if (this.running()) this.child.kill('SIGKILL')
-    fs.rmSync(this.dir, { recursive: true, force: true })
-  }
-
-  /** What redis-server wrote to stdout/stderr (the tail), for failure messages. */
-  log(): string {
-    return this.output
   }
 
   /**
@@ -257,20 +145,5 @@ export class Redis {
       sock.on('end', () => finish(new Error(`redis ${this.host}:${this.port}: closed without a reply to ${args[0]}`)))
       sock.on('error', (err) => finish(err))
     })
-  }
-
-  async stop(): Promise<void> {
-    live.delete(this)
-    await this.terminate('SIGTERM')
-    fs.rmSync(this.dir, { recursive: true, force: true })
-  }
-
-  async kill(): Promise<void> {
-    await this.terminate('SIGKILL')
-  }
-
-  async restart(): Promise<void> {
-    await this.terminate('SIGTERM')
-    await this.launch()
   }
 }
