@@ -76,20 +76,17 @@ export const SCENARIOS: Scenario[] = [
     about: 'support-codes/connect and support-codes/mailfrom only (G2, G1F, G34, G29), memory store',
     plugins: ['support-codes/connect', 'support-codes/mailfrom', ...TAIL],
     config: BUNDLE_CONFIG,
-    optional: true,
   },
   {
     name: 'rcpt',
     about: 'support-codes/rcpt only, default settings (two DNS lists on the local DNS server)',
     plugins: ['support-codes/rcpt', ...TAIL],
-    optional: true,
   },
   {
     name: 'data-content',
     about: 'support-codes/data with every content check on, SPF and DMARC off, clamd off',
     plugins: ['support-codes/data', ...TAIL],
     config: { 'support-codes-data.ini': '[spf]\nreject_fail=false\n\n[dmarc]\nreject=false\ntemperror=accept\n' },
-    optional: true,
   },
   {
     name: 'bundle-redis',
