@@ -162,6 +162,10 @@ export function plainReport(info: RunInfo, results: CaseResult[], scenarios: Sce
 
 export function markdownReport(info: RunInfo, results: CaseResult[], scenarios: Scenario[]): string {
   const rt = ratioTable(results)
+  const busy = results.filter((r) => r.ok && r.otherCpuPercent > BUSY_PERCENT)
+  const warning = busy.length
+    ? [`**${busy.length} case(s) ran while other work used more than ${BUSY_PERCENT} % of a core (the other CPU column): their numbers, and the ratios built on them, are not reliable.**`, '']
+    : []
   return [
     '# Performance',
     '',
@@ -180,5 +184,6 @@ export function markdownReport(info: RunInfo, results: CaseResult[], scenarios: 
     markdown(caseTable(results)),
     '',
     ...(rt ? [markdown(rt), ''] : []),
+    ...warning,
   ].join('\n')
 }
