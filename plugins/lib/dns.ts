@@ -37,9 +37,11 @@ export function ptrName(ip: string): string {
 
 export function makeDns(servers: readonly string[], timeoutSec: number, cacheSec = 0): Dns {
   const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
-  // Two tries, each a share of the total; the race below holds the bound
-  // whatever c-ares does with its timers.
-  const resolver = new dnsp.Resolver({ timeout: Math.max(50, Math.floor(totalMs / 3)), tries: 2 })
+  // One try with the whole budget: c-ares drops an answer that arrives after
+  // a try's own timeout, so shorter tries retried would fail a server that is
+  // slow but within [dns] timeout. The race below holds the bound whatever
+  // c-ares does with its timers.
+  const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1 })
   if (servers.length) resolver.setServers([...servers])
 
   const cache = new AnswerCache<Lookup<unknown>>(cacheSec * 1000)

@@ -55,3 +55,16 @@ test('the cache forgets after its lifetime and drops the oldest when full', () =
   assert.equal(c.get('c'), undefined)
   assert.equal(new AnswerCache<number>(0).enabled, false)
 })
+
+test('a server slower than a third of [dns] timeout but within it is waited for', async () => {
+  dns.add('slow.example', { type: 'A', data: '192.0.2.9' })
+  dns.delay('slow.example', 700)
+  const d = makeDns([dns.address], 1.5, 0)
+  // Fast answers first: c-ares shortens its tries after them.
+  for (let i = 0; i < 5; i++) await d.a('a.example')
+  assert.deepEqual(await d.a('slow.example'), { status: 'ok', values: ['192.0.2.9'] })
+  const r = mailauthResolver([dns.address], 1.5, 0)
+  dns.add('slowtxt.example', { type: 'TXT', data: 'x' })
+  dns.delay('slowtxt.example', 700)
+  assert.deepEqual(await r('slowtxt.example', 'TXT'), [['x']])
+})

@@ -46,9 +46,9 @@ type Kept = { value: unknown } | { code: string; message: string }
 
 function build(servers: readonly string[], timeoutSec: number, cacheSec: number): MailauthResolver {
   const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
-  // As in ../dns.ts: two tries, c-ares doubling the timer for the second,
-  // fit in the total; the race holds the bound whatever c-ares does.
-  const resolver = new dnsp.Resolver({ timeout: Math.max(50, Math.floor(totalMs / 3)), tries: 2 })
+  // As in ../dns.ts: one try with the whole budget (c-ares drops answers
+  // that come after a try's own timeout); the race holds the bound.
+  const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1 })
   if (servers.length) resolver.setServers([...servers])
   const cache = new AnswerCache<Kept>(cacheSec * 1000)
   const fn = async (name: string, rrtype: string): Promise<unknown> => {
