@@ -49,11 +49,11 @@ function skipComment(text: string, i: number): number {
   return text.length
 }
 
-/** Reads up to the next ";" outside comments; white space kept inside, trimmed at the ends. */
-function readUnquoted(text: string, i: number): { value: string; next: number } {
+/** Reads up to the first of `stops` outside comments, comments left out; untrimmed. */
+function readUntil(text: string, i: number, stops: string): { value: string; next: number } {
   const pieces: string[] = []
   let from = i
-  while (i < text.length && text[i] !== ';') {
+  while (i < text.length && !stops.includes(text[i])) {
     if (text[i] === '(') {
       pieces.push(text.slice(from, i))
       i = skipComment(text, i)
@@ -63,7 +63,13 @@ function readUnquoted(text: string, i: number): { value: string; next: number } 
     }
   }
   pieces.push(text.slice(from, i))
-  return { value: trimSpace(pieces.join('')), next: i }
+  return { value: pieces.join(''), next: i }
+}
+
+/** Reads up to the next ";" outside comments; white space kept inside, trimmed at the ends. */
+function readUnquoted(text: string, i: number): { value: string; next: number } {
+  const read = readUntil(text, i, ';')
+  return { value: trimSpace(read.value), next: read.next }
 }
 
 /**
@@ -102,21 +108,11 @@ function readParams(text: string, i: number): RawParam[] {
   while (i < text.length) {
     // at a ";" or the start of junk before the next one
     i = skipSpaceAndComments(text, text[i] === ';' ? i + 1 : i)
-    const pieces: string[] = []
-    let from = i
-    while (i < text.length && text[i] !== '=' && text[i] !== ';') {
-      if (text[i] === '(') {
-        pieces.push(text.slice(from, i))
-        i = skipComment(text, i)
-        from = i
-      } else {
-        i++
-      }
-    }
-    pieces.push(text.slice(from, i))
+    const head = readUntil(text, i, '=;')
+    i = head.next
     // a parameter without "=" has nothing to keep
     if (i >= text.length || text[i] === ';') continue
-    const name = pieces.join('').replace(/[ \t\r\n]+/g, '').toLowerCase()
+    const name = head.value.replace(/[ \t\r\n]+/g, '').toLowerCase()
     i = skipSpaceAndComments(text, i + 1)
     let read: { value: string; next: number }
     if (text[i] === '"') {
