@@ -26,6 +26,7 @@ import { Clamd, EICAR } from '../rig/clamd'
 import { Downstream } from '../rig/downstream'
 import { Reply, SmtpClient, encodeBody, message } from '../rig/smtp-client'
 import { mimeMessage } from '../rig/mime-build'
+import { mulberry32 } from '../rig/prng'
 
 // --- the exact lines ----------------------------------------------------------
 
@@ -110,16 +111,6 @@ const SENDS_MAIL = new Set<Kind>(['clean', 'callout_ok', 'null_sender', 'listed'
 /** Kinds whose message reaches the virus scan (a listed client does too when a DNS fault lets it through). */
 const SCANNED = new Set<Kind>(['clean', 'callout_ok', 'virus'])
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** While a fault is on, the kinds it acts on are this many times as common, so that each fault meets enough of them. */
 const BIAS: Partial<Record<StepName, Partial<Record<Kind, number>>>> = {

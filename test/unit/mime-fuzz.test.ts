@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { partBody, scanMime, ScanLimits, topLevelHeaders, uuencodedFiles } from '../../plugins/lib/mime/scan'
 import { corpus } from '../fixtures/mime/messages'
 import { assertSound } from '../fixtures/mime/sound'
+import { mulberry32 as prng } from '../rig/prng'
 
 const LIMITS: ScanLimits = { maxParts: 200, maxDepth: 20, maxHeaderBytes: 16 * 1024 }
 const CASES = 600
@@ -15,17 +16,6 @@ const FIRST_SEED = 20260504
 // Generous: a scan of these messages takes well under a millisecond.
 const MAX_MS = 1000
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Rand = () => number
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n)
