@@ -36,6 +36,16 @@ async function dataLine(node: Haraka, message: string | Buffer): Promise<string>
   return res.data?.text.split('\n')[0] ?? '(no DATA reply)'
 }
 
+/** Seconds Haraka spent in data_post hooks for the first message logged after `from` (its "message ... delay=" line). */
+async function dataPostSeconds(node: Haraka, from: number): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const m = /\[core\] message .*? delay=([\d.]+)/.exec(node.log.slice(from))
+    if (m) return Number(m[1])
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error('Haraka logged no message line')
+}
+
 const zip = (files: Record<string, Buffer | string>): Buffer => {
   const z = new AdmZip()
   for (const [name, data] of Object.entries(files)) z.addFile(name, Buffer.isBuffer(data) ? data : Buffer.from(data))
@@ -229,7 +239,11 @@ describe('bad input: a defined answer, Haraka alive', () => {
 describe('the archive corpus, through Haraka', () => {
   const att = (name: string, data: Buffer): string => mimeMessage({ attachments: [{ name, type: 'application/zip', data }] })
 
-  test('each archive gets its documented answer, in milliseconds', async () => {
+  test('each archive gets its documented answer, in milliseconds', async (t) => {
+    // Without clamd: it inflates the bombs itself (within its own limits), and
+    // the time measured here is the bundle's own archive inspection.
+    const plain = await node()
+    t.after(() => plain.stop())
     const cases: Array<[string, Buffer, string]> = [
       ['nested 3 deep', corpus.nestedZip(3), G1A],
       ['encrypted, banned name', corpus.encryptedZip(['secret.exe']), G1A],
@@ -248,12 +262,17 @@ describe('the archive corpus, through Haraka', () => {
     ]
     for (const [label, data, want] of cases) {
       const t0 = Date.now()
-      const line = await dataLine(h, att('archive.zip', data))
+      const logAt = plain.log.length
+      const line = await dataLine(plain, att('archive.zip', data))
       if (want === '250') assert.match(line, /^250 /, label)
       else assert.equal(line, want, label)
-      assert.ok(Date.now() - t0 < 3000, `${label} took ${Date.now() - t0} ms`)
+      // The checks themselves, from Haraka's own measure of the data_post
+      // hooks: sending a 1.4 MB message through a busy machine is not theirs.
+      const checks = await dataPostSeconds(plain, logAt)
+      assert.ok(checks < 1, `${label}: the checks took ${checks} s`)
+      assert.ok(Date.now() - t0 < 15000, `${label} took ${Date.now() - t0} ms in all`)
     }
-    assert.equal(h.running, true)
+    assert.equal(plain.running, true)
   })
 })
 
