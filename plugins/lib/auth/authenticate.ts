@@ -3,7 +3,8 @@
 //
 // mailauth's own authenticate() always runs SPF, so it cannot take the
 // result haraka-plugin-spf already has; its parts are called instead:
-// dkimVerify (which also parses From), spf (only when no result was given)
+// dkimVerify (only for a message that carries a signature; otherwise From
+// is read as it would read it), spf (only when no result was given)
 // and dmarc (per Author Domain, with the SPF and DKIM results). ARC and BIMI
 // are not used: no check here depends on them.
 import { isIP } from 'node:net'
@@ -11,6 +12,7 @@ import { DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
 import { AuthFacts, AuthInput, SpfResult } from './facts'
 import { byStrictness, evaluateDomain, Identifiers } from './dmarc'
 import { fromFacts } from './from'
+import { maySign, readHeaders } from './headers'
 import { messageResolver, ResolverFn } from './resolver'
 
 export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
@@ -57,10 +59,24 @@ function dkimInput(raw: Buffer): Buffer {
   return /^dkim-signature[ \t]*:/im.test(head.toString('latin1')) ? raw : head
 }
 
+type DkimResult = Awaited<ReturnType<typeof dkimVerify>>
+
+/**
+ * DKIM for the message, or what dkimVerify would say of it without running
+ * it: when the header carries no DKIM-Signature and no ARC field there is
+ * nothing to verify, and the From fields (all DMARC needs from it) are read
+ * by the same code (see headers.ts).
+ */
+async function runDkim(raw: Buffer, resolver: ResolverFn): Promise<Pick<DkimResult, 'results' | 'headerFrom' | 'fromFields'>> {
+  const head = readHeaders(raw)
+  if (maySign(head.keys)) return dkimVerify(dkimInput(raw), { resolver: resolver as DNSResolver })
+  return { results: [], headerFrom: head.headerFrom, fromFields: head.fromFields }
+}
+
 async function evaluate(input: AuthInput, resolver: ResolverFn): Promise<AuthFacts> {
   const given = input.spfFromHaraka
   const [dkim, spf] = await Promise.all([
-    dkimVerify(dkimInput(input.raw), { resolver: resolver as DNSResolver }),
+    runDkim(input.raw, resolver),
     given
       ? Promise.resolve<AuthFacts['spf']>({ result: given.result, domain: given.domain.toLowerCase(), source: 'haraka-plugin-spf' })
       : runSpf(input, resolver),
