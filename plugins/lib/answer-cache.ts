@@ -18,21 +18,29 @@ export class AnswerCache<T> {
   }
 
   get(key: string): T | undefined {
+    return this.entry(key)?.value
+  }
+
+  /** The value with when it expires (ms since the epoch). */
+  entry(key: string): { value: T; expires: number } | undefined {
     const e = this.map.get(key)
     if (!e) return undefined
     if (e.expires <= this.now()) {
       this.map.delete(key)
       return undefined
     }
-    return e.value
+    return e
   }
 
-  set(key: string, value: T): void {
-    if (!this.enabled) return
+  /** Keeps value for the TTL, or until `until` when that is sooner; returns when it expires (0: not kept). */
+  set(key: string, value: T, until = Infinity): number {
+    const expires = Math.min(this.now() + this.ttlMs, until)
+    if (!this.enabled || expires <= this.now()) return 0
     if (this.map.size >= this.max) {
       const oldest = this.map.keys().next().value
       if (oldest !== undefined) this.map.delete(oldest)
     }
-    this.map.set(key, { value, expires: this.now() + this.ttlMs })
+    this.map.set(key, { value, expires })
+    return expires
   }
 }

@@ -10,10 +10,11 @@
 import { isIP } from 'node:net'
 import { DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
 import { AuthFacts, AuthInput, SpfResult } from './facts'
-import { byStrictness, evaluateDomain, Identifiers } from './dmarc'
+import { AnswerCache } from '../answer-cache'
+import { byStrictness, DmarcCache, evaluateDomain, Identifiers } from './dmarc'
 import { fromFacts } from './from'
 import { maySign, readHeaders } from './headers'
-import { messageResolver, ResolverFn } from './resolver'
+import { MailauthResolver, MessageResolver, messageResolver, ResolverFn } from './resolver'
 
 export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
 
@@ -24,13 +25,41 @@ const GRACE_MS = 200
 
 const SPF_RESULTS: ReadonlySet<string> = new Set<SpfResult>(['pass', 'fail', 'softfail', 'neutral', 'none', 'permerror', 'temperror'])
 
-async function runSpf(input: AuthInput, resolver: ResolverFn): Promise<AuthFacts['spf']> {
+/**
+ * SPF results and DMARC answers kept across messages, per base resolver:
+ * the same question on the same DNS answers gets the same answer, so each
+ * is kept only until the first DNS answer it was built on expires, and
+ * never when one was a failure (see resolver.ts). A repeat sender then costs
+ * no evaluation at all.
+ */
+interface ResultCaches {
+  spf: AnswerCache<AuthFacts['spf']>
+  dmarc: DmarcCache
+}
+const resultCaches = new WeakMap<object, ResultCaches>()
+
+function cachesFor(base: MailauthResolver): ResultCaches | undefined {
+  if (!base.timed) return undefined
+  let caches = resultCaches.get(base)
+  if (!caches) {
+    // No TTL of their own: each entry lives as long as its DNS answers.
+    caches = { spf: new AnswerCache(Infinity), dmarc: new AnswerCache(Infinity) }
+    resultCaches.set(base, caches)
+  }
+  return caches
+}
+
+async function runSpf(input: AuthInput, resolver: MessageResolver, cache?: ResultCaches['spf']): Promise<AuthFacts['spf']> {
   // RFC 7208 2.3: an address literal as HELO is not a domain to check;
   // mailauth expects it in brackets, as its authenticate() passes it.
   const helo = isIP(input.helo) ? `[${input.helo}]` : input.helo
+  const key = JSON.stringify([input.mailFrom, input.ip, helo, input.mta])
+  const hit = cache?.get(key)
+  if (hit) return { ...hit }
+  const tracked = resolver.track()
   // RFC 7208 2.4: for the null sender mailauth checks postmaster@HELO, which
   // is then the MAIL FROM identity.
-  const res = await mailauthSpf({ sender: input.mailFrom, ip: input.ip, helo, mta: input.mta, resolver: resolver as DNSResolver })
+  const res = await mailauthSpf({ sender: input.mailFrom, ip: input.ip, helo, mta: input.mta, resolver: tracked as DNSResolver })
   const result = String(res.status.result)
   const facts: AuthFacts['spf'] = {
     result: SPF_RESULTS.has(result) ? (result as SpfResult) : 'temperror',
@@ -38,6 +67,7 @@ async function runSpf(input: AuthInput, resolver: ResolverFn): Promise<AuthFacts
     source: 'mailauth',
   }
   if (res.status.comment) facts.reason = res.status.comment
+  if (cache && facts.result !== 'temperror') cache.set(key, { ...facts }, tracked.validUntil())
   return facts
 }
 
@@ -73,13 +103,14 @@ async function runDkim(raw: Buffer, resolver: ResolverFn): Promise<Pick<DkimResu
   return { results: [], headerFrom: head.headerFrom, fromFields: head.fromFields }
 }
 
-async function evaluate(input: AuthInput, resolver: ResolverFn): Promise<AuthFacts> {
+async function evaluate(input: AuthInput, resolver: MessageResolver): Promise<AuthFacts> {
+  const caches = cachesFor(input.resolver)
   const given = input.spfFromHaraka
   const [dkim, spf] = await Promise.all([
     runDkim(input.raw, resolver),
     given
       ? Promise.resolve<AuthFacts['spf']>({ result: given.result, domain: given.domain.toLowerCase(), source: 'haraka-plugin-spf' })
-      : runSpf(input, resolver),
+      : runSpf(input, resolver, caches?.spf),
   ])
 
   // Unsigned messages get one "none" row from mailauth without a domain.
@@ -94,7 +125,7 @@ async function evaluate(input: AuthInput, resolver: ResolverFn): Promise<AuthFac
   }
 
   const { from, addressOf } = fromFacts(dkim.headerFrom ?? [], dkim.fromFields ?? 0)
-  const outcomes = await Promise.all(from.domains.map((d) => evaluateDomain(d, addressOf.get(d) ?? d, ids, resolver)))
+  const outcomes = await Promise.all(from.domains.map((d) => evaluateDomain(d, addressOf.get(d) ?? d, ids, resolver, caches?.dmarc)))
   const facts: AuthFacts = {
     spf,
     from,

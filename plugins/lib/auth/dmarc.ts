@@ -13,7 +13,8 @@
 // 6.6.4 sampling is not done).
 import { DNSResolver, dmarc as mailauthDmarc } from 'mailauth'
 import { DmarcOutcome, DmarcPolicy, DmarcResult } from './facts'
-import { ResolverFn } from './resolver'
+import { AnswerCache } from '../answer-cache'
+import { MessageResolver, ResolverFn } from './resolver'
 
 /** What DMARC is fed: the identifiers that passed, and those whose check failed temporarily. */
 export interface Identifiers {
@@ -32,10 +33,21 @@ const POLICIES: ReadonlySet<string> = new Set<DmarcPolicy>(['reject', 'quarantin
 
 type Answer = Awaited<ReturnType<typeof mailauthDmarc>>
 
-async function ask(fromDomain: string, spfDomains: string[], dkimDomains: Identifiers['dkimPass'], resolver: ResolverFn): Promise<Answer> {
+/** Answers kept across messages, each only as long as the DNS answers it was built on (see resolver.ts). */
+export type DmarcCache = AnswerCache<Answer>
+
+async function ask(fromDomain: string, spfDomains: string[], dkimDomains: Identifiers['dkimPass'], resolver: ResolverFn, cache?: DmarcCache): Promise<Answer> {
   // A bare domain as headerFrom is mailauth's documented input; the address
   // was already reduced to its domain (see from.ts).
-  return mailauthDmarc({ headerFrom: fromDomain, spfDomains, dkimDomains, resolver: resolver as DNSResolver })
+  const tracked = cache && 'track' in resolver ? (resolver as MessageResolver).track() : undefined
+  if (!cache || !tracked) return mailauthDmarc({ headerFrom: fromDomain, spfDomains, dkimDomains, resolver: resolver as DNSResolver })
+  // The same question on the same answers gets the same answer.
+  const key = JSON.stringify([fromDomain, spfDomains, dkimDomains])
+  const hit = cache.entry(key)
+  if (hit) return hit.value
+  const answer = await mailauthDmarc({ headerFrom: fromDomain, spfDomains, dkimDomains, resolver: tracked as DNSResolver })
+  if (!answer || answer.status?.result !== 'temperror') cache.set(key, answer, tracked.validUntil())
+  return answer
 }
 
 function outcomeOf(answer: Answer, fromDomain: string, address: string): DmarcOutcome {
@@ -53,8 +65,8 @@ function outcomeOf(answer: Answer, fromDomain: string, address: string): DmarcOu
 }
 
 /** The DMARC outcome for one Author Domain. */
-export async function evaluateDomain(fromDomain: string, address: string, ids: Identifiers, resolver: ResolverFn): Promise<DmarcOutcome> {
-  const out = outcomeOf(await ask(fromDomain, ids.spfPass, ids.dkimPass, resolver), fromDomain, address)
+export async function evaluateDomain(fromDomain: string, address: string, ids: Identifiers, resolver: ResolverFn, cache?: DmarcCache): Promise<DmarcOutcome> {
+  const out = outcomeOf(await ask(fromDomain, ids.spfPass, ids.dkimPass, resolver, cache), fromDomain, address)
   // A fail is only a fail if nothing that might have aligned is unknown:
   // SPF temperror (RFC 7208 2.6.6: "a later retry may succeed") or a key
   // lookup that failed (RFC 6376 6.1.2: TEMPFAIL). Asked again as if those
@@ -63,7 +75,7 @@ export async function evaluateDomain(fromDomain: string, address: string, ids: I
   if (out.result !== 'fail' || out.policy !== 'reject' || !(ids.spfTemp.length || ids.dkimTemp.length)) return out
   const spfDomains = [...ids.spfPass, ...ids.spfTemp]
   const dkimDomains = [...ids.dkimPass, ...ids.dkimTemp.map((domain) => ({ domain }))]
-  const hypothetical = outcomeOf(await ask(fromDomain, spfDomains, dkimDomains, resolver), fromDomain, address)
+  const hypothetical = outcomeOf(await ask(fromDomain, spfDomains, dkimDomains, resolver, cache), fromDomain, address)
   if (hypothetical.result !== 'fail') {
     const unknown = [...ids.spfTemp.map((d) => `SPF temperror for ${d}`), ...ids.dkimTemp.map((d) => `DKIM temperror for d=${d}`)]
     out.uncertain = `${unknown.join(', ')}: alignment could not be ruled out`

@@ -15,8 +15,24 @@ import { AnswerCache } from '../answer-cache'
 
 export type ResolverFn = (name: string, rrtype: string) => Promise<unknown>
 
+/**
+ * An answer (a value or a node:dns error) and until when it holds, in ms
+ * since the epoch: the expiry of the cached answer it is, 0 when it was not
+ * kept (a failure, or no cache). What is built on answers holds no longer
+ * than the first of them expires.
+ */
+export interface TimedAnswer {
+  value?: unknown
+  error?: NodeJS.ErrnoException
+  expires: number
+}
+
 /** A resolver that also says how long one lookup may take, for the default bound of a whole evaluation. */
-export type MailauthResolver = ResolverFn & { readonly timeoutMs?: number }
+export type MailauthResolver = ResolverFn & {
+  readonly timeoutMs?: number
+  /** The same lookup with how long its answer holds (mailauthResolver's have it). */
+  readonly timed?: (name: string, rrtype: string) => Promise<TimedAnswer>
+}
 
 /** An Error with a node:dns code. */
 export function dnsError(code: string, message: string): NodeJS.ErrnoException {
@@ -51,24 +67,30 @@ function build(servers: readonly string[], timeoutSec: number, cacheSec: number)
   const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1 })
   if (servers.length) resolver.setServers([...servers])
   const cache = new AnswerCache<Kept>(cacheSec * 1000)
-  const fn = async (name: string, rrtype: string): Promise<unknown> => {
+  const timed = async (name: string, rrtype: string): Promise<TimedAnswer> => {
     const key = `${rrtype}:${name.toLowerCase()}`
-    const hit = cache.get(key)
+    const hit = cache.entry(key)
     if (hit) {
-      if ('value' in hit) return Array.isArray(hit.value) ? hit.value.slice() : hit.value
-      throw dnsError(hit.code, hit.message)
+      const kept = hit.value
+      if ('value' in kept) return { value: Array.isArray(kept.value) ? kept.value.slice() : kept.value, expires: hit.expires }
+      return { error: dnsError(kept.code, kept.message), expires: hit.expires }
     }
     try {
       const value = await withTimeout(resolver.resolve(name, rrtype), totalMs, `${rrtype} ${name}`)
-      cache.set(key, { value })
-      return Array.isArray(value) ? value.slice() : value
+      const expires = cache.set(key, { value })
+      return { value: Array.isArray(value) ? value.slice() : value, expires }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      if (e.code && NO_RECORD.has(e.code)) cache.set(key, { code: e.code, message: e.message })
-      throw err
+      const expires = e.code && NO_RECORD.has(e.code) ? cache.set(key, { code: e.code, message: e.message }) : 0
+      return { error: e, expires }
     }
   }
-  return Object.assign(fn, { timeoutMs: totalMs })
+  const fn = async (name: string, rrtype: string): Promise<unknown> => {
+    const answer = await timed(name, rrtype)
+    if ('error' in answer) throw answer.error
+    return answer.value
+  }
+  return Object.assign(fn, { timeoutMs: totalMs, timed })
 }
 
 let current: { signature: string; resolver: MailauthResolver } | undefined
@@ -84,32 +106,67 @@ export function mailauthResolver(servers: readonly string[], timeoutSec: number,
   return current.resolver
 }
 
+/** One message's resolver, and views of it that say how long what was built on their answers holds. */
+export type MessageResolver = ResolverFn & { track(): TrackedResolver }
+
+export type TrackedResolver = ResolverFn & {
+  /**
+   * Until when every answer this view gave out holds (ms since the epoch);
+   * 0 when one may not be reused (a failure, a timeout, no cache, a lookup
+   * still running), Infinity when none was asked.
+   */
+  validUntil(): number
+}
+
 /**
  * One message's view of a resolver: each question is asked once (SPF, DKIM
  * and every DMARC evaluation share the answers, so they also agree), and no
  * lookup outlives `deadline`: past it, the answer is ETIMEOUT, which mailauth
  * turns into temperror, so work still running stops at once.
  */
-export function messageResolver(base: ResolverFn, deadline: number): ResolverFn {
-  const answers = new Map<string, Promise<unknown>>()
-  return (name, rrtype) => {
+export function messageResolver(base: MailauthResolver, deadline: number): MessageResolver {
+  const answers = new Map<string, Promise<TimedAnswer>>()
+  const ask = (name: string, rrtype: string): Promise<TimedAnswer> => {
     const key = `${rrtype}:${name.toLowerCase()}`
     let answer = answers.get(key)
     if (!answer) {
       const left = deadline - Date.now()
+      const lookup = (): Promise<TimedAnswer> =>
+        base.timed
+          ? base.timed(name, rrtype)
+          : base(name, rrtype).then((value) => ({ value, expires: 0 }), (error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
       answer = left > 0
-        ? withTimeout(Promise.resolve().then(() => base(name, rrtype)), left, `${rrtype} ${name}`)
-        : Promise.reject(dnsError('ETIMEOUT', `${rrtype} ${name}: time limit of the evaluation reached`))
-      answer.catch(() => undefined)
+        ? withTimeout(Promise.resolve().then(lookup), left, `${rrtype} ${name}`).catch((error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
+        : Promise.resolve({ error: dnsError('ETIMEOUT', `${rrtype} ${name}: time limit of the evaluation reached`), expires: 0 })
       answers.set(key, answer)
     }
-    // mailauth sorts some answers in place and marks errors with its own
-    // verdicts: every caller gets its own list or error.
-    return answer.then(
-      (value) => (Array.isArray(value) ? value.slice() : value),
-      (err: NodeJS.ErrnoException) => {
-        throw dnsError(err?.code ?? 'EUNKNOWN', err?.message ?? String(err))
-      },
-    )
+    return answer
   }
+  // mailauth sorts some answers in place and marks errors with its own
+  // verdicts: every caller gets its own list or error.
+  const view = (seen?: (expires: number) => void): ResolverFn => (name, rrtype) => {
+    seen?.(-1)
+    return ask(name, rrtype).then((a) => {
+      seen?.(a.expires)
+      if ('error' in a) {
+        const e = a.error
+        throw dnsError(e?.code ?? 'EUNKNOWN', e?.message ?? String(e))
+      }
+      return Array.isArray(a.value) ? a.value.slice() : a.value
+    })
+  }
+  const track = (): TrackedResolver => {
+    let pending = 0
+    let until = Infinity
+    const fn = view((expires) => {
+      if (expires < 0) {
+        pending++
+        return
+      }
+      pending--
+      until = Math.min(until, expires)
+    })
+    return Object.assign(fn, { validUntil: () => (pending ? 0 : until) })
+  }
+  return Object.assign(view(), { track })
 }
