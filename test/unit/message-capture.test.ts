@@ -1,9 +1,9 @@
-// The message kept as it arrives: dot-unstuffed, in one buffer that doubles
-// when full, dropped past the cap (the message is then read back from
-// Haraka's stream).
+// The message kept as it arrives: dot-unstuffed, in fixed chunks used
+// again from message to message, put together at the end; dropped past the
+// cap (the message is then read back from Haraka's stream).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendLine, INITIAL_CAPTURE_BYTES, messageOf, newCapture, startCapture } from '../../plugins/lib/message-capture'
+import { appendLine, assemble, CHUNK_BYTES, messageOf, newCapture, spareChunks, startCapture } from '../../plugins/lib/message-capture'
 
 // What Haraka's transaction offers: add_data per line, the stream at data_post.
 function fakeTxn(): { add_data(line: Buffer | string): void; message_stream: { get_data(cb: (b: Buffer) => void): void }; lines: Buffer[] } {
@@ -28,40 +28,57 @@ test('lines are kept dot-unstuffed and still reach Haraka as sent', async () => 
   assert.deepEqual(txn.lines.map(String), [...sent, 'string line\r\n'])
 })
 
-test('the buffer doubles as it fills and keeps every byte', () => {
+test('lines fill fixed chunks, across chunk ends, and come out as one buffer of the message size', () => {
   const capture = newCapture()
   const line = Buffer.alloc(1000, 0x61)
   line[998] = 0x0d
   line[999] = 0x0a
-  const sizes = new Set<number>()
   for (let i = 0; i < 300; i++) {
     line[0] = 0x30 + (i % 10)
     assert.equal(appendLine(capture, line, 1 << 20), true)
-    sizes.add(capture.buf.length)
   }
   assert.equal(capture.bytes, 300_000)
-  const sizeList = [...sizes]
-  assert.equal(sizeList[0], INITIAL_CAPTURE_BYTES)
-  for (let i = 1; i < sizeList.length; i++) assert.equal(sizeList[i], sizeList[i - 1] * 2)
-  for (let i = 0; i < 300; i++) assert.equal(capture.buf[i * 1000], 0x30 + (i % 10))
+  assert.equal(capture.chunks.length, Math.ceil(300_000 / CHUNK_BYTES))
+  const message = assemble(capture)
+  assert.equal(message.length, 300_000)
+  for (let i = 0; i < 300; i++) {
+    assert.equal(message[i * 1000], 0x30 + (i % 10))
+    assert.equal(message[i * 1000 + 1], 0x61)
+    assert.equal(message[i * 1000 + 999], 0x0a)
+  }
+  assert.equal(assemble(capture), message)
 })
 
-test('a line longer than twice the buffer grows it at once', () => {
+test('a line longer than a chunk is split over several', () => {
   const capture = newCapture()
-  assert.equal(appendLine(capture, Buffer.alloc(100_000, 0x62), 1 << 20), true)
-  assert.equal(capture.bytes, 100_000)
-  assert.ok(capture.buf.length >= 100_000)
+  const line = Buffer.alloc(CHUNK_BYTES * 2 + 10)
+  for (let i = 0; i < line.length; i++) line[i] = i % 251
+  line[0] = 0x2e
+  assert.equal(appendLine(capture, line, 1 << 20), true)
+  assert.deepEqual(assemble(capture), line.subarray(1))
 })
 
-test('the buffer never grows past the cap; past it the copy is dropped and the stream is read', async () => {
+test('chunks are used again by the next message, which does not see the last one', () => {
+  const first = newCapture()
+  appendLine(first, Buffer.alloc(CHUNK_BYTES + 5, 0x78), 1 << 20)
+  assemble(first)
+  const before = spareChunks()
+  assert.ok(before >= 2)
+  const second = newCapture()
+  appendLine(second, Buffer.from('short\r\n'), 1 << 20)
+  assert.equal(spareChunks(), before - 1)
+  assert.equal(assemble(second).toString(), 'short\r\n')
+  assert.equal(spareChunks(), before)
+})
+
+test('past the cap the copy is dropped and the stream is read', async () => {
   const capture = newCapture()
   const line = Buffer.alloc(10_000, 0x63)
   for (let i = 0; i < 5; i++) assert.equal(appendLine(capture, line, 50_000), true)
   assert.equal(capture.bytes, 50_000)
-  assert.equal(capture.buf.length, 50_000)
   assert.equal(appendLine(capture, Buffer.from('x'), 50_000), false)
   assert.equal(capture.over, true)
-  assert.equal(capture.buf.length, 0)
+  assert.equal(capture.chunks.length, 0)
 
   const txn = fakeTxn()
   startCapture(txn, 10)
@@ -74,7 +91,7 @@ test('the buffer never grows past the cap; past it the copy is dropped and the s
 test('a stuffed dot does not count against the cap', () => {
   const capture = newCapture()
   assert.equal(appendLine(capture, Buffer.from('..ab'), 3), true)
-  assert.equal(capture.buf.subarray(0, capture.bytes).toString(), '.ab')
+  assert.equal(assemble(capture).toString(), '.ab')
 })
 
 test('without a capture the stream is read', async () => {
