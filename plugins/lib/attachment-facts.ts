@@ -18,6 +18,21 @@ export interface GatherOptions {
 // this depth, so files in a forwarded message cannot hide behind base64.
 const MAX_ENCODED_MESSAGES = 3
 
+// An archive is read synchronously and none of its bytes outlive the
+// reading (the findings are names), so one buffer, kept between messages,
+// takes every attached archive's decoded bytes: a 150 KB zip then costs no
+// allocation, which for mail with attachments is most of the garbage the
+// checks would make. Larger than this, a buffer is not kept.
+const MAX_SCRATCH_BYTES = 4 * 1024 * 1024
+let scratch = Buffer.alloc(0)
+
+function scratchOf(size: number): Buffer {
+  if (size <= scratch.length) return scratch
+  const buf = Buffer.allocUnsafeSlow(size)
+  if (size <= MAX_SCRATCH_BYTES) scratch = buf
+  return buf
+}
+
 // "PK\x03\x04" (a local file header) and "PK\x05\x06" (an empty archive)
 // as the first base64 characters.
 const ZIP_BASE64 = /^(UEsDB|UEsFBg)/
@@ -65,7 +80,8 @@ function gather(
     if (!isLeaf(part)) continue
     const label = part.filenames[0] ?? `part ${part.path || '1'}`
     if (opts.archives && mayBeZip(raw, part)) {
-      const data = partBody(raw, part, opts.maxArchiveBytes)
+      // into the shared buffer: inspect() is done with it before anything else decodes
+      const data = partBody(raw, part, opts.maxArchiveBytes, scratchOf)
       if (data) inspect(label, data)
       else archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
     }

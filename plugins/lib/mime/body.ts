@@ -20,9 +20,9 @@ export function mayHoldUuencode(part: MimePart): boolean {
 }
 
 /** The body decoded by its transfer encoding alone (base64, quoted-printable, or as sent). */
-function transferDecoded(raw: Buffer, part: MimePart, maxBytes: number): Buffer | undefined {
+function transferDecoded(raw: Buffer, part: MimePart, maxBytes: number, alloc?: (size: number) => Buffer): Buffer | undefined {
   const { bodyStart: start, bodyEnd: end } = part
-  if (part.encoding === 'base64') return decodeBase64(raw, start, end, maxBytes)
+  if (part.encoding === 'base64') return decodeBase64(raw, start, end, maxBytes, alloc)
   if (part.encoding === 'quoted-printable') return decodeQuotedPrintable(raw, start, end, maxBytes)
   // 7bit, 8bit, binary (RFC 2045 6.2) and unknown encodings: the bytes as sent, shared with raw, not copied
   return end - start <= maxBytes ? raw.subarray(start, end) : undefined
@@ -32,14 +32,15 @@ function transferDecoded(raw: Buffer, part: MimePart, maxBytes: number): Buffer 
  * The decoded body of one part: base64, quoted-printable, 7bit/8bit/binary
  * (a view into raw, not a copy), or the file of a uuencoded body
  * (x-uuencode). At most maxBytes; undefined when larger, without building the
- * larger buffer.
+ * larger buffer. `alloc`, when given, makes the buffer a base64 body is
+ * decoded into (see decodeBase64).
  */
-export function partBody(raw: Buffer, part: MimePart, maxBytes: number): Buffer | undefined {
+export function partBody(raw: Buffer, part: MimePart, maxBytes: number, alloc?: (size: number) => Buffer): Buffer | undefined {
   if (isUuencodeEncoding(part.encoding)) {
     const [first] = findUuencodeBegins(raw, part.bodyStart, part.bodyEnd, 1)
     if (first) return decodeUuencoded(raw, first, part.bodyEnd, maxBytes)
   }
-  return transferDecoded(raw, part, maxBytes)
+  return transferDecoded(raw, part, maxBytes, alloc)
 }
 
 /** The text that may hold begin lines: the raw body for a uuencoded body, else the transfer-decoded text/plain body. */

