@@ -2,14 +2,13 @@
 // connect, and G1F (no PTR) decided at connect and sent at MAIL FROM, since
 // Haraka can only answer 421 or 554 to a new connection.
 import constants from 'haraka-constants'
-import ipaddr from 'ipaddr.js'
-import { concurrency } from './lib/checks/concurrency'
-import { PtrFacts, ptrCheck } from './lib/checks/ptr'
-import { Dns, Lookup } from './lib/dns'
+import { PtrFacts } from './lib/checks/ptr'
+import { Lookup } from './lib/dns'
 import { Connection, HarakaPlugin } from './lib/haraka-types'
-import { decide, hook, skipReason } from './lib/hook'
+import { hook, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
-import { isMonitor } from './lib/settings'
+import { canonicalIp, connectPhase, gatherPtr, ptrPhase } from './lib/phases/connect'
+import { applyRun, phaseRun } from './lib/phases/haraka'
 import { CounterStore } from './lib/store'
 
 export { hook_capabilities } from './lib/hook'
@@ -18,8 +17,6 @@ const FILE = 'support-codes-connect.ini'
 const NOTE = 'support_codes_connect'
 /** Lifetime of a concurrency count that nothing touches any more. */
 const CONCURRENCY_TTL = 3600
-/** PTR names checked for forward confirmation. */
-const MAX_PTR_NAMES = 5
 
 let config: PluginConfig<typeof FILE>
 
@@ -35,26 +32,6 @@ interface ConnState {
 
 export function register(this: HarakaPlugin): void {
   config = new PluginConfig(this, FILE)
-}
-
-function canonicalIp(ip: string): string {
-  try {
-    const addr = ipaddr.process(ip)
-    return addr.toString()
-  } catch {
-    return ip
-  }
-}
-
-async function gatherPtr(dns: Dns, ip: string, lookup: Promise<Lookup<string>>, fcrdns: boolean): Promise<PtrFacts> {
-  const ptr = await lookup
-  if (!fcrdns || ptr.status !== 'ok') return { ip, ptr }
-  const v6 = ip.includes(':')
-  const answers = await Promise.all(ptr.values.slice(0, MAX_PTR_NAMES).map((name) => (v6 ? dns.aaaa(name) : dns.a(name))))
-  const want = canonicalIp(ip)
-  if (answers.some((a) => a.status === 'ok' && a.values.some((v) => canonicalIp(v) === want))) return { ip, ptr, forward: 'match' }
-  if (answers.some((a) => a.status === 'error')) return { ip, ptr, forward: 'error' }
-  return { ip, ptr, forward: 'nomatch' }
 }
 
 function state(connection: Connection): ConnState | undefined {
@@ -108,17 +85,9 @@ export const hook_connect = hook('connect', async function (this: HarakaPlugin, 
   }
   const { own, shared } = config
   const connections = st.counted ? await st.counted : undefined
-  const verdict = concurrency({ connections }, own.concurrency)
-  if (verdict) {
-    const out = decide({
-      plugin: this, connection, results: connection.results, phase: 'connect', hook: 'connect', check: 'concurrency',
-      verdict, monitor: isMonitor(own.concurrency, shared.main.monitor), tagAll: shared.main.tag_all,
-    })
-    if (out) return out
-  } else if (connections !== undefined) {
-    connection.results.add(this, { pass: 'concurrency' })
-  }
-  return undefined
+  const run = phaseRun(own, shared.main.monitor)
+  connectPhase(run, own, connections)
+  return applyRun(run, { plugin: this, connection, results: connection.results, phase: 'connect', hook: 'connect', tagAll: shared.main.tag_all })
 })
 
 // G1F goes out at every MAIL FROM of the connection: a client that tries
@@ -130,15 +99,9 @@ export const hook_mail = hook('mail', async function (this: HarakaPlugin, connec
   if (!txn) return undefined
   if (skipReason(connection, config.allow)) return undefined
   const { own, shared } = config
-  const verdict = ptrCheck(await st.ptr, own.ptr)
-  if (!verdict) {
-    txn.results.add(this, { pass: 'ptr' })
-    return undefined
-  }
-  return decide({
-    plugin: this, connection, results: txn.results, phase: 'connect', hook: 'mail', check: 'ptr',
-    verdict, monitor: isMonitor(own.ptr, shared.main.monitor), tagAll: shared.main.tag_all,
-  })
+  const run = phaseRun(own, shared.main.monitor)
+  ptrPhase(run, own, await st.ptr)
+  return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'connect', hook: 'mail', tagAll: shared.main.tag_all })
 })
 
 // Every way a connection ends (QUIT, reset, timeout, another plugin's

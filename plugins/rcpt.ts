@@ -4,21 +4,17 @@
 // Lookups that do not depend on the recipient start early (DNS lists at
 // connect, the sender's MX at MAIL FROM) so RCPT rarely waits.
 import { Address, Connection, HarakaPlugin } from './lib/haraka-types'
-import { decide, hook, Outcome, skipReason } from './lib/hook'
+import { decide, hook, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { isMonitor } from './lib/settings'
-import { Verdict } from './lib/render'
-import { answerMeaning, dnsblCheck, isUnlistable, queryName, ZoneConfig, zoneConfigs, ZoneResult } from './lib/dnsbl'
+import { isUnlistable, ZoneResult } from './lib/dnsbl'
 import { ZoneHealth } from './lib/dnsbl-health'
-import { newIpCheck } from './lib/checks/new-ip'
-import { mailboxRate } from './lib/checks/mailbox-rate'
 import { countOne, recentCount } from './lib/rate-window'
-import { Directory, recipientCheck } from './lib/recipients'
-import { SenderBlocks, senderBlockCheck } from './lib/sender-blocks'
-import { MxBlocklist } from './lib/mx-blocklist'
-import { gatherSenderMx, senderMxCheck, SenderMxFacts } from './lib/checks/sender-mx'
-import { Callout, calloutTargets, CalloutTarget, parseRoutes } from './lib/callout'
-import { cachedCallout, calloutCheck } from './lib/checks/callout'
+import { gatherSenderMx, SenderMxFacts } from './lib/checks/sender-mx'
+import { Callout, calloutTargets } from './lib/callout'
+import { cachedCallout } from './lib/checks/callout'
+import { applyRun, phaseRun } from './lib/phases/haraka'
+import { keys, lookupZones, rcptLists, RcptLists, rcptPhase } from './lib/phases/rcpt'
 
 export { hook_capabilities } from './lib/hook'
 
@@ -30,44 +26,24 @@ let config: PluginConfig<typeof FILE>
 let health: ZoneHealth
 
 /** What the plugin builds from its settings and list files, rebuilt on reload. */
-interface Derived {
+interface Derived extends RcptLists {
   version: number
-  zones: ZoneConfig[]
-  directory: Directory
-  blocks: SenderBlocks
-  mxList: MxBlocklist
-  routes: Map<string, CalloutTarget>
-  calloutDomains: Set<string>
   callout: Callout
   calloutSig: string
   zonesSig: string
 }
 let derived: Derived | undefined
 
-function listFile<T>(name: string, parse: (lines: string[]) => T & { problems: Array<{ line: number; text: string; message: string }> }): T {
-  const parsed = parse(config.lines(name))
-  for (const p of parsed.problems) config.report(`${name} line ${p.line}: ${p.message} ("${p.text}"); line skipped`)
-  return parsed
-}
-
 function current(): Derived {
   if (derived?.version === config.version) return derived
   const { own } = config
-  const { zones, problems } = zoneConfigs(own.dnsbl.zones, { ...config.extra, ...(own as unknown as Record<string, Record<string, unknown>>) })
-  for (const p of problems) config.report(`${FILE} ${p}`)
-  const { routes, invalid } = parseRoutes(own.callout.routes)
-  for (const r of invalid) config.report(`${FILE} [callout] routes: "${r}" is not domain=host:port; ignored`)
+  const lists = rcptLists(own, config.extra, (name) => config.lines(name), (m) => config.report(m))
   const old = derived
   const calloutSig = JSON.stringify([config.hostname(), own.callout.timeout, own.callout.max_per_server])
-  const zonesSig = JSON.stringify([zones.map((z) => z.zone), own.dnsbl.recheck])
+  const zonesSig = JSON.stringify([lists.zones.map((z) => z.zone), own.dnsbl.recheck])
   derived = {
+    ...lists,
     version: config.version,
-    zones,
-    directory: listFile('support-codes.recipients', (l) => Directory.parse(l)).directory,
-    blocks: listFile('support-codes.sender_blocks', (l) => SenderBlocks.parse(l)).blocks,
-    mxList: listFile('support-codes.mx_blocklist', (l) => MxBlocklist.parse(l)).list,
-    routes,
-    calloutDomains: new Set([...own.callout.domains.map((d) => d.toLowerCase()), ...routes.keys()]),
     // One Callout (and its per-server limits) for as long as its settings hold.
     callout: old && old.calloutSig === calloutSig
       ? old.callout
@@ -75,10 +51,9 @@ function current(): Derived {
     calloutSig,
     zonesSig,
   }
-  if (old?.zonesSig !== zonesSig) health.watch(zones, own.dnsbl.recheck)
+  if (old?.zonesSig !== zonesSig) health.watch(lists.zones, own.dnsbl.recheck)
   return derived
 }
-
 
 export function register(this: HarakaPlugin): void {
   // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
@@ -103,8 +78,6 @@ interface TxnState {
   senderMx?: Promise<SenderMxFacts | undefined>
   held: string[]
 }
-
-const ipKey = (ip: string): string => ip.toLowerCase()
 
 function connState(connection: Connection): ConnState | undefined {
   return connection.notes[NOTE] as ConnState | undefined
@@ -133,20 +106,16 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
   const dns = config.dns()
   const zones = isUnlistable(ip) ? [] : d.zones.filter((z) => health.enabled(z.zone))
   if (zones.length) {
-    st.dnsbl = Promise.all(zones.map(async (zone): Promise<ZoneResult | undefined> => {
-      const name = queryName(ip, zone)
-      if (!name) return undefined
-      const meaning = answerMeaning(await dns.a(name), zone)
+    st.dnsbl = lookupZones(dns, ip, zones, ({ zone, meaning }) => {
       health.record(zone, meaning, own.dnsbl.max_errors)
       if (meaning.kind === 'other') connection.loginfo(this, `${zone.zone} answered ${meaning.answers.join(',')}, not in its listed answers; not refused`)
       if (meaning.kind === 'error') connection.loginfo(this, `${zone.zone}: ${meaning.why}; not refused`)
-      return { zone, meaning }
-    })).then((r) => r.filter((x): x is ZoneResult => x !== undefined))
+    })
   }
   if (own.new_ip.limit > 0) {
     const now = Date.now()
     st.firstSeen = config.store()
-      .setIfAbsent(`sc:ip:first:${ipKey(ip)}`, String(now), own.new_ip.probation + FIRST_SEEN_EXTRA)
+      .setIfAbsent(keys.firstSeen(ip), String(now), own.new_ip.probation + FIRST_SEEN_EXTRA)
       .then(Number, () => undefined)
   }
   return undefined
@@ -165,10 +134,6 @@ export const hook_mail = hook('mail', function (this: HarakaPlugin, connection: 
   return undefined
 })
 
-async function recent(prefix: string, period: number): Promise<number | undefined> {
-  return recentCount(config.store(), prefix, period).catch(() => undefined)
-}
-
 export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connection: Connection, params: Address[]) {
   const txn = connection.transaction
   const cst = connState(connection)
@@ -182,103 +147,32 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
   }
   const { own, shared } = config
   const d = current()
-  const address = rcpt.address
-  const sender = txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : ''
-  const fire = (check: keyof typeof own, verdict: Verdict): Outcome => decide({
-    plugin: this, connection, results: txn.results, phase: 'rcpt', hook: 'rcpt', check, verdict,
-    monitor: isMonitor(own[check] as { monitor?: boolean }, shared.main.monitor), tagAll: shared.main.tag_all,
-  })
-  const pass = (check: string): void => { txn.results.add(this, { pass: check }) }
-
-  // G31, G32
-  if (cst.dnsbl) {
-    const verdict = dnsblCheck({ ip: cst.ip, results: await cst.dnsbl })
-    if (verdict) {
-      const out = fire('dnsbl', verdict)
-      if (out) return out
-    } else pass('dnsbl')
-  }
-
-  // G28
-  if (own.new_ip.limit > 0) {
-    const key = ipKey(cst.ip)
-    const [firstSeen, accepted, rcptOk, rcptRefused] = await Promise.all([
-      cst.firstSeen,
-      recent(`sc:rate:ip:${key}`, own.new_ip.period),
-      recent(`sc:rate:ip-rcpt-ok:${key}`, own.new_ip.period),
-      recent(`sc:rate:ip-rcpt-refused:${key}`, own.new_ip.period),
-    ])
-    const age = firstSeen === undefined ? undefined : (Date.now() - firstSeen) / 1000
-    const verdict = newIpCheck({ age, accepted, rcptOk, rcptRefused }, own.new_ip)
-    if (verdict) {
-      const out = fire('new_ip', verdict)
-      if (out) return out
-    } else pass('new_ip')
-  }
-
-  // G14
-  if (tst.senderMx) {
-    const facts = await tst.senderMx
-    const verdict = facts && senderMxCheck(facts, d.mxList)
-    if (verdict) {
-      const out = fire('sender_mx', verdict)
-      if (out) return out
-    } else pass('sender_mx')
-  }
-
-  // G8/G9 from the directory; with at=data the refusal waits for DATA.
-  const domain = (rcpt.host ?? '').toLowerCase()
-  const hold = (verdict: Verdict): Outcome => {
-    if (own.recipients.at !== 'data') return fire('recipients', verdict)
-    tst.held.push(address)
-    txn.results.add(this, { msg: `recipients: ${address} unknown; refusal held until DATA` })
-    return undefined
-  }
-  const unknown = recipientCheck({ rcpt: address, domain }, own.recipients, d.directory)
-  if (unknown) {
-    const out = hold(unknown)
-    if (out) return out
-    return undefined
-  }
-  if (own.recipients.domains.length) pass('recipients')
-
-  // G6, G7 (and G8/G9 when the recipient's server says the user is unknown)
-  if (own.callout.enabled && d.calloutDomains.has(domain)) {
-    const { answer, cached } = await cachedCallout(config.store(), address, own.callout.cache_ttl, own.callout.negative_ttl, async () => {
+  const store = config.store()
+  const run = phaseRun(own, shared.main.monitor)
+  await rcptPhase(run, own, d, {
+    ip: cst.ip,
+    sender: txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : '',
+    address: rcpt.address,
+    domain: (rcpt.host ?? '').toLowerCase(),
+    dnsbl: cst.dnsbl,
+    ipAge: async () => {
+      const firstSeen = await cst.firstSeen
+      return firstSeen === undefined ? undefined : (Date.now() - firstSeen) / 1000
+    },
+    recent: (key, period) => recentCount(store, key, period).catch(() => undefined),
+    senderMx: tst.senderMx,
+    callout: (domain, address) => cachedCallout(store, address, own.callout.cache_ttl, own.callout.negative_ttl, async () => {
       const { targets, why } = await calloutTargets(domain, d.routes, config.dns())
       if (!targets.length) return { result: 'tempfail', reply: why ?? 'no server to call' }
       return d.callout.verifyAny(targets, address)
-    })
-    txn.results.add(this, { msg: `callout ${address}: ${answer.result}${cached ? ' (cached)' : ''}: ${answer.reply}` })
-    const verdict = calloutCheck({ rcpt: address, answer })
-    if (verdict?.id === 'G8/G9') {
-      const out = own.recipients.at === 'data' ? hold(verdict) : fire('callout', verdict)
-      if (out) return out
-      if (own.recipients.at === 'data') return undefined
-    } else if (verdict) {
-      const out = fire('callout', verdict)
-      if (out) return out
-    } else pass('callout')
+    }),
+  })
+  for (const step of run.steps) {
+    if (!step.held) continue
+    tst.held.push(rcpt.address)
+    txn.results.add(this, { msg: `recipients: ${rcpt.address} unknown; refusal held until DATA` })
   }
-
-  // GE
-  if (own.sender_blocks.enabled && sender) {
-    const verdict = senderBlockCheck({ rcpt: address, sender }, d.blocks)
-    if (verdict) {
-      const out = fire('sender_blocks', verdict)
-      if (out) return out
-    } else pass('sender_blocks')
-  }
-
-  // G30
-  if (own.mailbox_rate.limit > 0) {
-    const verdict = mailboxRate({ recent: await recent(`sc:rate:rcpt:${address.toLowerCase()}`, own.mailbox_rate.period) }, own.mailbox_rate)
-    if (verdict) {
-      const out = fire('mailbox_rate', verdict)
-      if (out) return out
-    } else pass('mailbox_rate')
-  }
-  return undefined
+  return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'rcpt', hook: 'rcpt', tagAll: shared.main.tag_all })
 })
 
 // Recipients accepted and refused (by any plugin) per client IP, for the
@@ -286,14 +180,14 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
 export const hook_rcpt_ok = hook('rcpt_ok', async function (this: HarakaPlugin, connection: Connection) {
   const cst = connState(connection)
   if (!cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
-  await countOne(config.store(), `sc:rate:ip-rcpt-ok:${ipKey(cst.ip)}`, config.own.new_ip.period).catch(() => undefined)
+  await countOne(config.store(), keys.ipRcptOk(cst.ip), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
 export const hook_deny = hook('deny', async function (this: HarakaPlugin, connection: Connection, params: unknown[]) {
   const cst = connState(connection)
   if (params?.[5] !== 'rcpt' || !cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
-  await countOne(config.store(), `sc:rate:ip-rcpt-refused:${ipKey(cst.ip)}`, config.own.new_ip.period).catch(() => undefined)
+  await countOne(config.store(), keys.ipRcptRefused(cst.ip), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
@@ -306,9 +200,9 @@ export const hook_queue_ok = hook('queue_ok', async function (this: HarakaPlugin
   const { own } = config
   const store = config.store()
   const work: Array<Promise<unknown>> = []
-  if (own.new_ip.limit > 0) work.push(countOne(store, `sc:rate:ip:${ipKey(cst.ip)}`, own.new_ip.period))
+  if (own.new_ip.limit > 0) work.push(countOne(store, keys.ipAccepted(cst.ip), own.new_ip.period))
   if (own.mailbox_rate.limit > 0) {
-    for (const r of txn.rcpt_to) work.push(countOne(store, `sc:rate:rcpt:${r.address.toLowerCase()}`, own.mailbox_rate.period))
+    for (const r of txn.rcpt_to) work.push(countOne(store, keys.mailbox(r.address), own.mailbox_rate.period))
   }
   await Promise.all(work.map((p) => p.catch(() => undefined)))
   return undefined

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       'mx.example.com': [{ type: 'A', data: '127.0.0.1' }],
     },
   })
-  const haraka = await Haraka.start({ dns: dns.address, port: PORT, dir: path.join(base, 'node'), proxy: false })
+  const haraka = await Haraka.start({ dns: dns.address, port: PORT, dir: path.join(base, 'node'), proxy: false, replay: false })
   haraka.onOutput((text) => process.stdout.write(text))
 
   process.stdout.write(`

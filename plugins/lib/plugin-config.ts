@@ -43,6 +43,11 @@ export class PluginConfig<F extends FileName> {
     private readonly plugin: HarakaPlugin,
     private readonly file: F,
     private readonly zoneSections: (own: SettingsOf<F>) => readonly string[] = () => [],
+    /**
+     * live (the plugins): files are watched and reloaded, Redis is connected
+     * at load. Off for a one-off reading (support-codes explain).
+     */
+    private readonly live = true,
   ) {
     this.load()
   }
@@ -59,8 +64,9 @@ export class PluginConfig<F extends FileName> {
     }
     this.cfg = cfg
     this.reload = reload
-    const shared = readSettings(SHARED_FILE, cfg.get(SHARED_FILE, 'ini', reload) as Record<string, unknown>)
-    const own = readSettings(this.file, cfg.get(this.file, 'ini', reload) as Record<string, unknown>)
+    const watch = this.live ? reload : undefined
+    const shared = readSettings(SHARED_FILE, cfg.get(SHARED_FILE, 'ini', watch) as Record<string, unknown>)
+    const own = readSettings(this.file, cfg.get(this.file, 'ini', watch) as Record<string, unknown>)
     for (const p of [...shared.problems, ...own.problems]) reportOnce(this.plugin, p.message)
     for (const section of Object.keys(shared.extra)) {
       reportOnce(this.plugin, `${SHARED_FILE} [${section}] is not a known section; ignored`)
@@ -74,16 +80,16 @@ export class PluginConfig<F extends FileName> {
     for (const bad of allow.invalid) {
       reportOnce(this.plugin, `${SHARED_FILE} [main] allow: "${bad}" is not an IP address or CIDR; ignored`)
     }
-    const me = this.plugin.config.get('me', reload)
+    const me = this.plugin.config.get('me', watch)
     this.me = typeof me === 'string' && me.trim() ? me.trim() : 'localhost'
-    this.redis = redisEndpoint(cfg.get('redis.ini', 'ini', reload) as Record<string, Record<string, unknown>>)
+    this.redis = redisEndpoint(cfg.get('redis.ini', 'ini', watch) as Record<string, Record<string, unknown>>)
     this.shared = shared.settings
     this.own = own.settings
     this.extra = own.extra
     this.allow = allow
     this.version++
     // Connect to Redis now, not on the first mail.
-    if (this.shared.store.backend === 'redis') this.store()
+    if (this.live && this.shared.store.backend === 'redis') this.store()
   }
 
   /**
@@ -91,7 +97,7 @@ export class PluginConfig<F extends FileName> {
    * node's own file when that is not empty), watched for changes.
    */
   lines(name: string): string[] {
-    const lines = this.cfg.get(name, 'data', this.reload)
+    const lines = this.cfg.get(name, 'data', this.live ? this.reload : undefined)
     return Array.isArray(lines) ? lines.map(String) : []
   }
 

@@ -2,6 +2,7 @@
 // publishing SPF, DMARC and DKIM records; messages DKIM-signed by the test.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { stopwatch } from '../rig/replay'
 import { Haraka } from '../rig/haraka'
 import { TestDns } from '../rig/dns-server'
 import { sendMail } from '../rig/smtp-client'
@@ -96,9 +97,9 @@ describe('G15 and G1E: DMARC', () => {
 
   test('a DMARC lookup that fails temporarily defers (SERVFAIL, no answer)', async () => {
     assert.equal(await dataLine(h, OUT, 'alice@dmarcfail.example', msg('alice@dmarcfail.example')), g1e('alice@dmarcfail.example'))
-    const t0 = Date.now()
+    const t0 = stopwatch()
     assert.equal(await dataLine(h, OUT, 'alice@dmarcsilent.example', msg('alice@dmarcsilent.example')), g1e('alice@dmarcsilent.example'))
-    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`)
+    assert.ok(t0() < 5000, `took ${t0()} ms`)
   })
 
   test('temperror=accept accepts', async (t) => {

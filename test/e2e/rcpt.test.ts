@@ -3,6 +3,7 @@
 // a real downstream SMTP server for callouts.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { stopwatch } from '../rig/replay'
 import { Haraka, HarakaOptions } from '../rig/haraka'
 import { TestDns, reverseName } from '../rig/dns-server'
 import { Downstream } from '../rig/downstream'
@@ -140,9 +141,9 @@ describe('DNS lists that fail', () => {
     dns.silent(reverseName(CLEAN, 'silent.example'), true)
     t.after(() => { dns.servfail(reverseName(CLEAN, 'servfail.example'), false); dns.silent(reverseName(CLEAN, 'silent.example'), false) })
     for (let i = 0; i < 2; i++) {
-      const t0 = Date.now()
+      const t0 = stopwatch()
       assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['bob@example.com']), [OK_RCPT('bob@example.com')])
-      assert.ok(Date.now() - t0 < 2500, `RCPT took ${Date.now() - t0} ms`)
+      assert.ok(t0() < 2500, `RCPT took ${t0()} ms`)
     }
     await h.waitForLog(/DNS list servfail\.example switched off: 2 errors in a row/)
     await h.waitForLog(/DNS list silent\.example switched off: 2 errors in a row, the last: lookup failed \(ETIMEOUT\)/)
@@ -268,7 +269,11 @@ describe('G6, G7: live callouts', () => {
   let deadPort: number
   before(async () => {
     deadPort = await freePort()
+    // The answers are cached in Redis, where support-codes explain (which
+    // replays each reply, see rig/replay.ts) reads them too and calls no one.
     h = await node({
+      'support-codes.ini': '[store]\nbackend=redis\n',
+      'redis.ini': `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,
       'support-codes-rcpt.ini': `[callout]\nenabled=true\ntimeout=2\nroutes=callout.example=127.0.0.1:${downstream.port},dead.example=127.0.0.1:${deadPort}\n`,
     })
   })
@@ -287,12 +292,12 @@ describe('G6, G7: live callouts', () => {
   })
 
   test('no answer and no connection give G6 within [callout] timeout', async () => {
-    let t0 = Date.now()
+    let t0 = stopwatch()
     assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['hang@callout.example']), [g6('hang@callout.example')])
-    assert.ok(Date.now() - t0 < 2800, `hang took ${Date.now() - t0} ms`)
-    t0 = Date.now()
+    assert.ok(t0() < 2800, `hang took ${t0()} ms`)
+    t0 = stopwatch()
     assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['x@dead.example']), [g6('x@dead.example')])
-    assert.ok(Date.now() - t0 < 1500)
+    assert.ok(t0() < 1500)
   })
 
   test('answers are cached; other domains are never called', async () => {

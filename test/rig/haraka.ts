@@ -6,6 +6,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { freePort } from './ports'
+import { beforeConfigChange, registerNode, unregisterNode } from './replay'
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..')
 const HARAKA_BIN = path.join(ROOT, 'node_modules', 'Haraka', 'bin', 'haraka')
@@ -66,6 +67,8 @@ export interface HarakaOptions {
   proxy?: boolean
   /** Link the template node's node_modules into the node (default true). */
   linkModules?: boolean
+  /** Replay every reply a test client gets through support-codes explain (default true; see replay.ts). */
+  replay?: boolean
 }
 
 /** Plugins the tests put after the bundle: hang up on HELO hangup.test, accept every recipient, queue to files. */
@@ -161,6 +164,7 @@ export class Haraka {
     })
     const haraka = new Haraka(dir, port, proc, opts.dir !== undefined)
     await haraka.waitForLog(new RegExp(`Listening on .*:${port}|Listening on ${port}`), 20000)
+    if (opts.replay !== false) registerNode(port, path.join(dir, 'config'), () => haraka.output, opts.dns)
     return haraka
   }
 
@@ -197,6 +201,7 @@ export class Haraka {
 
   /** Writes a file in the node's config/ folder while Haraka runs. */
   writeConfig(name: string, content: string): void {
+    beforeConfigChange(this.port)
     fs.writeFileSync(path.join(this.dir, 'config', name), content)
   }
 
@@ -221,6 +226,8 @@ export class Haraka {
       await this.exited
       clearTimeout(timer)
     }
+    const mismatches = unregisterNode(this.port)
     if (!this.keepDir) fs.rmSync(this.dir, { recursive: true, force: true })
+    if (mismatches.length) throw new Error(`support-codes explain did not reproduce ${mismatches.length} reply(ies) of this node:\n${mismatches.join('\n')}`)
   }
 }

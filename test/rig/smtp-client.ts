@@ -3,6 +3,7 @@
 import * as net from 'node:net'
 import * as crypto from 'node:crypto'
 import { StringDecoder } from 'node:string_decoder'
+import { Recorder } from './replay'
 
 export interface Reply {
   code: number
@@ -61,6 +62,8 @@ export class SmtpClient {
   private closedLocally = false
   private socketError: Error | null = null
   private greetingReply: Reply | null = null
+  /** Replays this client's replies through explain when the server is a rig Haraka (see replay.ts). */
+  private recorder: Recorder | undefined
   readonly closed: Promise<void>
 
   private constructor(socket: net.Socket, timeoutMs: number) {
@@ -91,9 +94,12 @@ export class SmtpClient {
         // The header must precede the greeting read: a PROXY-aware server
         // stays silent until it has the header.
         if (opts.proxyFrom) socket.write(proxyHeader(opts.proxyFrom, opts.proxyTo))
+        const ip = opts.proxyFrom ?? (socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '')
+        client.recorder = Recorder.for(opts.port, ip)
         client.readReply().then(
-          (greeting) => {
+          async (greeting) => {
             client.greetingReply = greeting
+            await client.recorder?.greeting(greeting.text)
             resolve(client)
           },
           (err: Error) => fail(err),
@@ -112,11 +118,14 @@ export class SmtpClient {
     return this.received
   }
 
-  send(line: string): Promise<Reply> {
+  async send(line: string): Promise<Reply> {
     this.lastCommand = line
-    if (!this.writable()) return Promise.reject(this.closedError())
+    if (!this.writable()) throw this.closedError()
+    const after = await this.recorder?.command(line)
     this.socket.write(line + '\r\n')
-    return this.readReply()
+    const reply = await this.readReply()
+    after?.(reply.text)
+    return reply
   }
 
   ehlo(name = 'client.test'): Promise<Reply> {
@@ -128,8 +137,11 @@ export class SmtpClient {
     if (reply.code !== 354) return reply
     this.lastCommand = '(message body after DATA)'
     if (!this.writable()) throw this.closedError()
+    const after = await this.recorder?.data(message)
     this.socket.write(encodeBody(message))
-    return this.readReply()
+    const end = await this.readReply()
+    after?.(end.text)
+    return end
   }
 
   sendRaw(bytes: string | Buffer): void {

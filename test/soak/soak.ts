@@ -347,6 +347,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let h: Haraka | undefined
   try {
     h = await Haraka.start({
+      replay: false,
       dns: dns.address,
       logLevel: opts.logLevel ?? 'info',
       config: {

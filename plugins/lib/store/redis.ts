@@ -94,6 +94,22 @@ export class RedisStore implements CounterStore {
     this.client.connect().catch((err: Error) => this.markDown(`redis ${where}: ${err.message}`))
   }
 
+  /** True once connected; false when timeoutMs passes first (a one-off reader waits for the connection; mail never does). */
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.isReady) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const on = (): void => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      const timer = setTimeout(() => {
+        this.client.off('ready', on)
+        resolve(false)
+      }, timeoutMs)
+      this.client.once('ready', on)
+    })
+  }
+
   private markDown(message: string): void {
     if (this.down || this.closed) return
     this.down = true

@@ -1,0 +1,40 @@
+// The plugins' side of a phase run: passes and notes go to Haraka's results,
+// verdicts through decide() (log, results, counts), warnings to the log, and
+// the verdict that ended the phase becomes the reply.
+import { Phase } from '../catalog'
+import { Connection, HarakaPlugin, ResultStore } from '../haraka-types'
+import { HookPhase } from '../haraka-reply'
+import { decide, Outcome } from '../hook'
+import { isMonitor } from '../settings'
+import { PhaseRun } from './run'
+
+export interface ApplyArgs {
+  plugin: HarakaPlugin
+  connection: Connection
+  results: ResultStore
+  phase: Phase
+  hook: HookPhase
+  tagAll: boolean
+}
+
+export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
+  for (const w of run.warnings) a.connection.logwarn(a.plugin, w)
+  for (const n of run.notes) a.results.add(a.plugin, n)
+  let outcome: Outcome
+  for (const step of run.steps) {
+    if (step.held) continue
+    if (!step.verdict) {
+      a.results.add(a.plugin, { pass: step.label })
+      continue
+    }
+    const out = decide({ ...a, check: step.check, verdict: step.verdict, monitor: step.monitor === true })
+    if (step === run.stop) outcome = out
+  }
+  return outcome
+}
+
+/** A run whose checks are in monitor mode per their section's monitor key or [main] monitor. */
+export function phaseRun(own: object, globalMonitor: boolean): PhaseRun {
+  const sections = own as Record<string, { monitor?: boolean } | undefined>
+  return new PhaseRun((check) => isMonitor(sections[check] ?? {}, globalMonitor))
+}

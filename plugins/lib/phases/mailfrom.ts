@@ -1,0 +1,30 @@
+// The mailfrom plugin's checks at MAIL FROM, in order: G34 (null sender),
+// G29 (messages per sender mailbox).
+import { nullSender } from '../checks/null-sender'
+import { senderRate } from '../checks/sender-rate'
+import { SettingsOf } from '../settings-schema'
+import { PhaseRun } from './run'
+
+export type MailfromSettings = SettingsOf<'support-codes-mailfrom.ini'>
+
+/** The rate key of a sender mailbox: the address, case-folded. */
+export function senderKey(address: string): string {
+  return `sc:rate:sender:${address.toLowerCase()}`
+}
+
+export interface MailfromFacts {
+  /** '' for the null sender. */
+  sender: string
+  /** Messages accepted from the sender in the window; undefined when the store could not say. */
+  recent: (key: string) => Promise<number | undefined>
+}
+
+export async function mailfromPhase(run: PhaseRun, own: MailfromSettings, f: MailfromFacts): Promise<void> {
+  const isNull = f.sender === ''
+  if (run.judge('null_sender', nullSender({ isNull }, own.null_sender), isNull ? 'MAIL FROM:<>' : `MAIL FROM:<${f.sender}>`)) return
+  if (own.sender_rate.limit <= 0 || isNull) return
+  const recent = await f.recent(senderKey(f.sender))
+  if (recent === undefined) return
+  const saw = `${Math.floor(recent)} message(s) accepted from ${f.sender} in the last ${own.sender_rate.period} s, limit ${own.sender_rate.limit}`
+  run.judge('sender_rate', senderRate({ recent }, own.sender_rate), saw)
+}

@@ -1,0 +1,138 @@
+// The rcpt plugin's checks at RCPT TO, in order: G31/G32 (DNS lists), G28
+// (new or untrusted IP), G14 (sender's MX), G8/G9 (directory), G6/G7 (live
+// callout), GE (sender blocked by the recipient), G30 (mailbox rate).
+import { CalloutAnswer } from '../callout'
+import { calloutCheck } from '../checks/callout'
+import { mailboxRate } from '../checks/mailbox-rate'
+import { newIpCheck, NewIpFacts } from '../checks/new-ip'
+import { senderMxCheck, SenderMxFacts } from '../checks/sender-mx'
+import { Dns } from '../dns'
+import { answerMeaning, dnsblCheck, queryName, ZoneConfig, ZoneResult } from '../dnsbl'
+import { recipientCheck } from '../recipients'
+import { Verdict } from '../render'
+import { senderBlockCheck } from '../sender-blocks'
+import { RcptLists, RcptSettings } from './rcpt-lists'
+import { PhaseRun } from './run'
+
+export { rcptLists } from './rcpt-lists'
+export type { RcptLists, RcptSettings } from './rcpt-lists'
+
+const ipKey = (ip: string): string => ip.toLowerCase()
+
+/** Counter keys (rate-window prefixes) of the rcpt checks. */
+export const keys = {
+  firstSeen: (ip: string): string => `sc:ip:first:${ipKey(ip)}`,
+  ipAccepted: (ip: string): string => `sc:rate:ip:${ipKey(ip)}`,
+  ipRcptOk: (ip: string): string => `sc:rate:ip-rcpt-ok:${ipKey(ip)}`,
+  ipRcptRefused: (ip: string): string => `sc:rate:ip-rcpt-refused:${ipKey(ip)}`,
+  mailbox: (address: string): string => `sc:rate:rcpt:${address.toLowerCase()}`,
+}
+
+/** Every zone's answer for the client IP, in [dnsbl] zones order. */
+export async function lookupZones(dns: Dns, ip: string, zones: readonly ZoneConfig[], seen?: (r: ZoneResult) => void): Promise<ZoneResult[]> {
+  const results = await Promise.all(zones.map(async (zone): Promise<ZoneResult | undefined> => {
+    const name = queryName(ip, zone)
+    if (!name) return undefined
+    const r = { zone, meaning: answerMeaning(await dns.a(name), zone) }
+    seen?.(r)
+    return r
+  }))
+  return results.filter((x): x is ZoneResult => x !== undefined)
+}
+
+export interface RcptFacts {
+  ip: string
+  /** The envelope sender; '' for the null sender. */
+  sender: string
+  address: string
+  /** The recipient's domain, lower case. */
+  domain: string
+  /** Undefined when no zone was asked (none configured, a private IP, a skipped client). */
+  dnsbl?: Promise<ZoneResult[]>
+  /** Seconds since the IP was first seen, or undefined when the store could not say. */
+  ipAge: () => Promise<number | undefined>
+  /** A rate-window count by key prefix; undefined when the store could not say. */
+  recent: (key: string, periodSec: number) => Promise<number | undefined>
+  /** Undefined when the sender's MX was not looked up. */
+  senderMx?: Promise<SenderMxFacts | undefined>
+  callout: (domain: string, address: string) => Promise<{ answer: CalloutAnswer; cached: boolean }>
+}
+
+function describeZones(results: readonly ZoneResult[]): string {
+  if (!results.length) return 'no zone asked'
+  return results.map(({ zone, meaning: m }) => `${zone.zone}: ${m.kind === 'listed' ? `listed (${m.result})` : m.kind === 'error' ? m.why : m.kind === 'other' ? `answered ${m.answers.join(',')}` : 'not listed'}`).join('; ')
+}
+
+function describeMx(f: SenderMxFacts): string {
+  const mx = f.mx.status === 'ok' ? f.mx.values.map((m) => m.exchange || '.').join(', ') : `${f.mx.status} (${f.mx.code})`
+  return `MX of ${f.domain}: ${mx}`
+}
+
+export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLists, f: RcptFacts): Promise<void> {
+  const { address, domain } = f
+
+  // G31, G32
+  if (f.dnsbl) {
+    const results = await f.dnsbl
+    if (run.judge('dnsbl', dnsblCheck({ ip: f.ip, results }), describeZones(results))) return
+  }
+
+  // G28
+  if (own.new_ip.limit > 0) {
+    const period = own.new_ip.period
+    const [age, accepted, rcptOk, rcptRefused] = await Promise.all([
+      f.ipAge(), f.recent(keys.ipAccepted(f.ip), period), f.recent(keys.ipRcptOk(f.ip), period), f.recent(keys.ipRcptRefused(f.ip), period),
+    ])
+    const facts: NewIpFacts = { age, accepted, rcptOk, rcptRefused }
+    const n = (v: number | undefined): string => (v === undefined ? '?' : String(Math.floor(v)))
+    const saw = `first seen ${n(age)} s ago; in the last ${period} s: ${n(accepted)} message(s) accepted, recipients ${n(rcptOk)} accepted / ${n(rcptRefused)} refused; limit ${own.new_ip.limit}`
+    if (run.judge('new_ip', newIpCheck(facts, own.new_ip), saw)) return
+  }
+
+  // G14
+  if (f.senderMx) {
+    const facts = await f.senderMx
+    if (facts && run.judge('sender_mx', senderMxCheck(facts, lists.mxList), describeMx(facts))) return
+    if (!facts) run.pass('sender_mx', 'MX lookup did not finish')
+  }
+
+  // G8/G9 from the directory; with at=data the refusal waits for DATA.
+  // True when the recipient's checks end here.
+  const unknown = (verdict: Verdict, saw: string, check: string): boolean => {
+    if (own.recipients.at === 'data') {
+      run.hold('recipients', verdict, saw)
+      return true
+    }
+    return run.fire(check, verdict, saw)
+  }
+  const inDirectory = recipientCheck({ rcpt: address, domain }, own.recipients, lists.directory)
+  if (inDirectory) {
+    unknown(inDirectory, `${address} is not in support-codes.recipients`, 'recipients')
+    return
+  }
+  if (own.recipients.domains.length) run.pass('recipients', own.recipients.domains.includes(domain) ? `${address} is in support-codes.recipients` : `${domain} is not a checked domain`)
+
+  // G6, G7 (and G8/G9 when the recipient's server says the user is unknown)
+  if (own.callout.enabled && lists.calloutDomains.has(domain)) {
+    const { answer, cached } = await f.callout(domain, address)
+    const saw = `callout ${address}: ${answer.result}${cached ? ' (cached)' : ''}: ${answer.reply}`
+    run.note({ msg: saw })
+    const verdict = calloutCheck({ rcpt: address, answer })
+    if (verdict?.id === 'G8/G9') {
+      if (unknown(verdict, saw, 'callout')) return
+    } else if (run.judge('callout', verdict, saw)) return
+  }
+
+  // GE
+  if (own.sender_blocks.enabled && f.sender) {
+    const verdict = senderBlockCheck({ rcpt: address, sender: f.sender }, lists.blocks)
+    if (run.judge('sender_blocks', verdict, verdict ? `${address} blocks ${f.sender}` : `${address} does not block ${f.sender}`)) return
+  }
+
+  // G30
+  if (own.mailbox_rate.limit > 0) {
+    const recent = await f.recent(keys.mailbox(address), own.mailbox_rate.period)
+    const saw = `${recent === undefined ? '?' : Math.floor(recent)} message(s) accepted for ${address} in the last ${own.mailbox_rate.period} s, limit ${own.mailbox_rate.limit}`
+    run.judge('mailbox_rate', mailboxRate({ recent }, own.mailbox_rate), saw)
+  }
+}
