@@ -100,7 +100,10 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
   if (on.size < 4) notes.push(`plugins: ${on.size ? [...on].map((p) => `support-codes/${p}`).join(', ') : 'none of the bundle\'s'} in config/plugins; the others' checks are not run`)
   const relaying = input.relaying || (cfg.relayAcl?.has(ip) ?? false)
   const skip = relaying ? 'relaying' : cfg.data.allow.size && cfg.data.allow.has(ip) ? 'allow list' : undefined
-  if (skip) return { skip, stages, outcome: { accepted: input.to }, notes }
+  if (skip) {
+    cfg.close()
+    return { skip, stages, outcome: { accepted: input.to }, notes }
+  }
 
   // Opened on first use: most runs given their counters never need it.
   let base: CounterStore | undefined
@@ -227,6 +230,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
     if (st.line) return { stages, outcome: { refused: st.line, stage: 'DATA' }, notes }
     return { stages, outcome: { accepted }, notes }
   } finally {
+    cfg.close()
     await base?.close().catch(() => undefined)
   }
 }

@@ -20,6 +20,8 @@ export interface NodeConfig {
   enabled: Set<BundlePlugin>
   /** Haraka's relay plugin with acl=true: the addresses in relay_acl_allow may relay. */
   relayAcl?: NetList
+  /** Stops haraka-config watching the folders read (it watches every folder it reads from). */
+  close(): void
 }
 
 export const BUNDLE_PLUGINS = ['connect', 'mailfrom', 'rcpt', 'data'] as const
@@ -94,10 +96,11 @@ export function loadNodeConfig(dir: string | undefined): NodeConfig {
     problems,
     enabled: enabledPlugins(dir),
     relayAcl: relayAcl(dir),
-  }
-  // haraka-config watches the folders it reads from; a one-off reading needs no watcher.
-  for (const folder of [path.join(PACKAGE_ROOT, 'config'), ...(dir ? [path.resolve(dir)] : [])]) {
-    cfg.stop_watching?.(path.join(folder, 'support-codes.ini'))
+    close: () => {
+      for (const folder of [path.join(PACKAGE_ROOT, 'config'), ...(dir ? [path.resolve(dir)] : [])]) {
+        cfg.stop_watching?.(path.join(folder, 'support-codes.ini'))
+      }
+    },
   }
   return node
 }
