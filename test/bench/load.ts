@@ -21,6 +21,8 @@ export interface LoadRun {
   concurrency: number
   /** Message size in bytes. */
   size: number
+  /** A prepared message (LF line ends) instead of smtp-source's own of `size` bytes: its file for -F and its text. */
+  message?: { file: string; text: string }
 }
 
 export interface LoadResult {
@@ -151,7 +153,7 @@ function smtpSource(bin: string, env: NodeJS.ProcessEnv, version: string): LoadG
         '-c',
         '-s', String(r.concurrency),
         '-m', String(r.messages),
-        '-l', String(r.size),
+        ...(r.message ? ['-F', r.message.file] : ['-l', String(r.size)]),
         '-f', FROM,
         '-t', TO,
         '-M', HELO,
@@ -189,6 +191,12 @@ function smtpSource(bin: string, env: NodeJS.ProcessEnv, version: string): LoadG
 }
 
 // --- the fallback: a small Node SMTP client ----------------------------------
+
+// As smtp-source -F sends a file: CRLF line ends, dot-stuffed (RFC 5321 4.5.2).
+function prepared(text: string): Buffer {
+  const lines = text.replace(/\n$/, '').split('\n').map((l) => (l.startsWith('.') ? `.${l}` : l))
+  return Buffer.from(lines.join('\r\n') + '\r\n.\r\n')
+}
 
 function message(size: number): Buffer {
   const head =
@@ -250,7 +258,7 @@ function nodeGenerator(): LoadGenerator {
   return {
     name: `Node load generator (${process.version})`,
     async run(r: LoadRun): Promise<LoadResult> {
-      const body = message(r.size)
+      const body = r.message ? prepared(r.message.text) : message(r.size)
       const started = process.hrtime.bigint()
       let next = 0
       let accepted = 0

@@ -38,6 +38,8 @@ export interface RunInfo {
   node: string
   haraka: string
   load: string
+  /** What each size's message is, e.g. "200 KB: zip attachment ...". */
+  messages: string[]
   clockTicks: number
   quick: boolean
   repeat: number
@@ -143,6 +145,7 @@ function machineLines(info: RunInfo): string[] {
     `machine: ${info.cpu}, ${info.cores} cores, ${info.memory}, ${info.kernel}`,
     `software: Node.js ${info.node}, Haraka ${info.haraka} (one process, nodes=0, log level warn)`,
     `load: ${info.load}, one message per session, alice@sender.example to bob@example.com, from 127.0.0.1`,
+    `messages: ${info.messages.join('; ')}`,
     `run time: ${Math.round(info.seconds)} s${info.quick ? ' (quick mode: one small case, not a measurement)' : ''}`,
   ]
 }

@@ -30,6 +30,7 @@ import { clockTicks, cpuTicks, machine, machineBusyTicks, peakRssKiB, selfTicks 
 import { CaseResult, markdownReport, plainReport, RunInfo, sizeLabel } from './report'
 import { BenchContext, Scenario, SCENARIOS } from './scenarios'
 import { benchZone } from './zone'
+import { benchMessage, messageFile } from './message'
 
 const KB = 1024
 // Messages per measured run, by size: a few seconds each on 2 cores.
@@ -128,12 +129,17 @@ async function main(): Promise<number> {
       `sizes ${p.sizes.map(sizeLabel).join(', ')}, sessions ${p.concurrency.join(', ')}, ${p.repeat} measured run(s) each`,
   )
   const results: CaseResult[] = []
+  const messageLabels: string[] = []
   let n = 0
   try {
     for (const size of p.sizes) {
+      const msg = benchMessage(size)
+      messageLabels.push(`${sizeLabel(size)}: ${msg.label}`)
+      say(`${sizeLabel(size)}: ${msg.label}`)
+      const message = msg.text === undefined ? undefined : { file: messageFile(size, msg.text), text: msg.text }
       for (const concurrency of p.concurrency) {
         n++
-        const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup, repeat: p.repeat, ticks }
+        const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup, repeat: p.repeat, ticks, message }
         const label = `[${n}/${total}] ${sizeLabel(size)}, ${concurrency} sessions, ${c.messages} messages`
         for (const r of await runCase(p.scenarios, ctx, dns, load, c, label)) {
           results.push(r)
@@ -159,6 +165,7 @@ async function main(): Promise<number> {
     ...m,
     haraka: harakaVersion(),
     load: load.name,
+    messages: messageLabels,
     clockTicks: ticks,
     quick: p.quick,
     repeat: p.repeat,
@@ -182,6 +189,7 @@ interface CaseParams {
   warmup: number
   repeat: number
   ticks: number
+  message?: { file: string; text: string }
 }
 
 interface Measured {
@@ -221,7 +229,7 @@ async function runCase(
   label: string,
 ): Promise<CaseResult[]> {
   const live: Live[] = scenarios.map((sc) => ({ sc, runs: [] }))
-  const run = { port: 0, messages: 0, concurrency: c.concurrency, size: c.size }
+  const run = { port: 0, messages: 0, concurrency: c.concurrency, size: c.size, message: c.message }
   try {
     say(`${label}: starting ${live.length} Haraka node(s) and warming up (${c.warmup} messages each)`)
     for (const l of live) {
