@@ -10,11 +10,15 @@
 // of small objects per message until data_post, and a buffer that doubles
 // as it fills allocates twice the message. So lines are copied into fixed
 // chunks that are used again from message to message, and at data_post the
-// message is put together once in a buffer of its exact size.
+// message is put together once in a buffer of its exact size. Haraka's
+// lines are views of the block read from the socket, one after the other,
+// so a run of them is copied at once, when the run ends.
 interface Capture {
   chunks: Buffer[]
   /** Bytes used in the last chunk. */
   used: number
+  /** Lines not copied yet: a view of their memory, extended while the next line follows on. */
+  run?: { memory: ArrayBufferLike; start: number; end: number }
   bytes: number
   over: boolean
   /** The message once put together (messageOf). */
@@ -43,41 +47,64 @@ export function spareChunks(): number {
   return spare.length
 }
 
-function release(capture: Capture): void {
-  for (const chunk of capture.chunks) if (spare.length < MAX_SPARE) spare.push(chunk)
-  capture.chunks = []
-  capture.used = 0
-}
-
-/** Copies line (without its stuffed dot) to the end of the capture; false once past maxBytes. */
-export function appendLine(capture: Capture, line: Buffer, maxBytes: number): boolean {
-  let src = line[0] === DOT ? 1 : 0
-  if (capture.bytes + line.length - src > maxBytes) {
-    capture.over = true
-    capture.bytes = 0
-    release(capture)
-    return false
-  }
-  capture.bytes += line.length - src
-  while (src < line.length) {
+/** Copies bytes to the end of the chunks. */
+function copyIn(capture: Capture, bytes: Uint8Array): void {
+  let src = 0
+  while (src < bytes.length) {
     let chunk = capture.chunks[capture.chunks.length - 1]
     if (!chunk || capture.used === chunk.length) {
       chunk = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)
       capture.chunks.push(chunk)
       capture.used = 0
     }
-    const n = Math.min(line.length - src, chunk.length - capture.used)
-    // TypedArray#set: cheaper per line than Buffer#copy
-    chunk.set(src === 0 && n === line.length ? line : line.subarray(src, src + n), capture.used)
+    const n = Math.min(bytes.length - src, chunk.length - capture.used)
+    chunk.set(src === 0 && n === bytes.length ? bytes : bytes.subarray(src, src + n), capture.used)
     capture.used += n
     src += n
   }
+}
+
+function flush(capture: Capture): void {
+  const run = capture.run
+  if (!run) return
+  capture.run = undefined
+  copyIn(capture, new Uint8Array(run.memory, run.start, run.end - run.start))
+}
+
+function release(capture: Capture): void {
+  capture.run = undefined
+  for (const chunk of capture.chunks) if (spare.length < MAX_SPARE) spare.push(chunk)
+  capture.chunks = []
+  capture.used = 0
+}
+
+/** Adds line (without its stuffed dot) to the end of the capture; false once past maxBytes. */
+export function appendLine(capture: Capture, line: Buffer, maxBytes: number): boolean {
+  const from = line[0] === DOT ? 1 : 0
+  if (capture.bytes + line.length - from > maxBytes) {
+    capture.over = true
+    capture.bytes = 0
+    release(capture)
+    return false
+  }
+  capture.bytes += line.length - from
+  const start = line.byteOffset + from
+  const end = line.byteOffset + line.length
+  const run = capture.run
+  // Lines are never written to once read, so their bytes can wait for the run to end.
+  if (run && run.memory === line.buffer && run.end === start) {
+    run.end = end
+    return true
+  }
+  flush(capture)
+  if (end > start) capture.run = { memory: line.buffer, start, end }
   return true
 }
 
 /** The captured bytes in one buffer of their size; the chunks go back for the next message. */
 export function assemble(capture: Capture): Buffer {
   if (capture.message) return capture.message
+  flush(capture)
   const message = Buffer.allocUnsafe(capture.bytes)
   let at = 0
   capture.chunks.forEach((chunk, i) => {
