@@ -5,7 +5,7 @@
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
 import { Connection, HarakaPlugin } from './lib/haraka-types'
-import { messageOf, startCapture } from './lib/message-capture'
+import { messageOf, releaseMessage, startCapture } from './lib/message-capture'
 import { hook, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { clamdPing } from './lib/clamd'
@@ -63,22 +63,27 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
   const { own, shared } = config
   const header = (txn as unknown as { header: { get_all(name: string): string[] } }).header
   const run = phaseRun(own, shared.main.monitor)
-  await dataPhase(run, own, {
-    // The Received header Haraka has just added carries this transaction's id: not counted.
-    received: header.get_all('Received').filter((v) => !v.includes(txn.uuid)),
-    self: [config.hostname()],
-    raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
-    banned: bannedExtensions(),
-    authenticate: (raw) => authenticate({
-      raw,
-      ip: connection.remote.ip,
-      helo: (connection as unknown as { hello?: { host?: string } }).hello?.host ?? '',
-      mailFrom: txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : '',
-      mta: config.hostname(),
-      resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout, shared.dns.cache_ttl),
-      spfFromHaraka: spfFromHaraka(txn),
-      maxLookupsMs: shared.dns.timeout * 3000,
-    }),
-  })
+  try {
+    await dataPhase(run, own, {
+      // The Received header Haraka has just added carries this transaction's id: not counted.
+      received: header.get_all('Received').filter((v) => !v.includes(txn.uuid)),
+      self: [config.hostname()],
+      raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
+      banned: bannedExtensions(),
+      authenticate: (raw) => authenticate({
+        raw,
+        ip: connection.remote.ip,
+        helo: (connection as unknown as { hello?: { host?: string } }).hello?.host ?? '',
+        mailFrom: txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : '',
+        mta: config.hostname(),
+        resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout, shared.dns.cache_ttl),
+        spfFromHaraka: spfFromHaraka(txn),
+        maxLookupsMs: shared.dns.timeout * 3000,
+      }),
+    })
+  } finally {
+    // The checks are done with the message: its buffer serves the next one.
+    releaseMessage(txn)
+  }
   return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'data', hook: 'data_post', tagAll: shared.main.tag_all })
 })

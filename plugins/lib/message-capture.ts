@@ -23,6 +23,8 @@ interface Capture {
   over: boolean
   /** The message once put together (messageOf). */
   message?: Buffer
+  /** The pooled buffer the message is a view of, until releaseMessage(). */
+  backing?: Buffer
 }
 
 interface DataTransaction {
@@ -37,6 +39,29 @@ const spare: Buffer[] = []
 const DOT = 0x2e
 
 const captures = new WeakMap<object, Capture>()
+
+// The assembled message is the one large allocation per message left, and
+// V8 counts new buffer memory towards its heap: at 200 KB a message, that
+// alone brought several times bare Haraka's full GCs. So messages up to
+// POOL_MAX_BYTES are assembled in buffers kept for the next ones, handed
+// back by releaseMessage() when the checks are done.
+const POOL_MAX_BYTES = 4 * 1024 * 1024
+const MAX_POOLED = 16
+const pool: Buffer[] = []
+
+function backingFor(bytes: number): Buffer {
+  const i = pool.findIndex((b) => b.length >= bytes)
+  if (i >= 0) return pool.splice(i, 1)[0]
+  if (bytes > POOL_MAX_BYTES) return Buffer.allocUnsafeSlow(bytes)
+  let size = CHUNK_BYTES
+  while (size < bytes) size *= 2
+  return Buffer.allocUnsafeSlow(size)
+}
+
+/** Buffers waiting to be used again (for tests). */
+export function pooledBuffers(): number {
+  return pool.length
+}
 
 export function newCapture(): Capture {
   return { chunks: [], used: 0, bytes: 0, over: false }
@@ -105,7 +130,9 @@ export function appendLine(capture: Capture, line: Buffer, maxBytes: number): bo
 export function assemble(capture: Capture): Buffer {
   if (capture.message) return capture.message
   flush(capture)
-  const message = Buffer.allocUnsafe(capture.bytes)
+  const backing = backingFor(capture.bytes)
+  const message = backing.subarray(0, capture.bytes)
+  capture.backing = backing
   let at = 0
   capture.chunks.forEach((chunk, i) => {
     const n = i === capture.chunks.length - 1 ? capture.used : chunk.length
@@ -126,6 +153,21 @@ export function startCapture(txn: DataTransaction, maxBytes: number): void {
     if (!capture.over && !capture.message) appendLine(capture, typeof line === 'string' ? Buffer.from(line) : line, maxBytes)
     return original.call(this, line)
   }
+}
+
+/**
+ * Done with the message: its buffer goes back for the next one. The Buffer
+ * messageOf() gave must not be used after this.
+ */
+export function releaseMessage(txn: object): void {
+  const capture = captures.get(txn)
+  if (!capture) return
+  const backing = capture.backing
+  capture.backing = undefined
+  capture.message = undefined
+  // Asked again, the message comes from Haraka's own copy.
+  capture.over = true
+  if (backing && backing.length <= POOL_MAX_BYTES && pool.length < MAX_POOLED) pool.push(backing)
 }
 
 /** The captured message, or Haraka's copy when there is none (or it grew too large). */

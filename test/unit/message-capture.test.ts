@@ -3,7 +3,7 @@
 // cap (the message is then read back from Haraka's stream).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendLine, assemble, CHUNK_BYTES, messageOf, newCapture, spareChunks, startCapture } from '../../plugins/lib/message-capture'
+import { appendLine, assemble, CHUNK_BYTES, messageOf, newCapture, pooledBuffers, releaseMessage, spareChunks, startCapture } from '../../plugins/lib/message-capture'
 
 // What Haraka's transaction offers: add_data per line, the stream at data_post.
 function fakeTxn(): { add_data(line: Buffer | string): void; message_stream: { get_data(cb: (b: Buffer) => void): void }; lines: Buffer[] } {
@@ -113,4 +113,29 @@ test('a stuffed dot does not count against the cap', () => {
 
 test('without a capture the stream is read', async () => {
   assert.equal((await messageOf(fakeTxn())).toString(), 'from the stream')
+})
+
+test('the message buffer goes back to a pool when the checks are done, and serves the next message', async () => {
+  const first = fakeTxn()
+  startCapture(first, 1 << 20)
+  first.add_data(Buffer.alloc(100_000, 0x61))
+  const raw = await messageOf(first)
+  assert.equal(raw.length, 100_000)
+  const pooled = pooledBuffers()
+  releaseMessage(first)
+  assert.equal(pooledBuffers(), pooled + 1)
+  // Asked again after release, the message comes from Haraka's stream, not the reused buffer.
+  assert.equal(String(await messageOf(first)), 'from the stream')
+
+  const second = fakeTxn()
+  startCapture(second, 1 << 20)
+  second.add_data(Buffer.from('Subject: two\r\n\r\nsmall\r\n'))
+  const raw2 = await messageOf(second)
+  assert.equal(pooledBuffers(), pooled)
+  assert.equal(raw2.toString(), 'Subject: two\r\n\r\nsmall\r\n')
+  // The same memory as the first message's: no new allocation.
+  assert.equal(raw2.buffer, raw.buffer)
+  releaseMessage(second)
+  releaseMessage(second)
+  assert.equal(pooledBuffers(), pooled + 1)
 })
