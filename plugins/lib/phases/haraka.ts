@@ -21,12 +21,11 @@ export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
   for (const w of run.warnings) a.connection.logwarn(a.plugin, w)
   for (const n of run.notes) a.results.add(a.plugin, n)
   let outcome: Outcome
+  // One results entry for all the passes: each add() makes Haraka rebuild the plugin's summary line.
+  const passed = run.steps.filter((s) => !s.verdict && !s.held).map((s) => s.label)
+  if (passed.length) a.results.add(a.plugin, { pass: passed })
   for (const step of run.steps) {
-    if (step.held) continue
-    if (!step.verdict) {
-      a.results.add(a.plugin, { pass: step.label })
-      continue
-    }
+    if (step.held || !step.verdict) continue
     const out = decide({ ...a, check: step.check, verdict: step.verdict, monitor: step.monitor === true })
     if (step === run.stop) outcome = out
   }
