@@ -6,7 +6,8 @@
 //   npm run bench -- --write       also write docs/performance.md (BENCH_WRITE=1)
 //
 // Environment: BENCH_MESSAGES (messages per measured run, all sizes),
-// BENCH_WARMUP (warm-up messages), BENCH_REPEAT (measured runs per case,
+// BENCH_WARMUP (warm-up messages), BENCH_REWARM (messages sent to a node
+// just before each of its measured runs, default a tenth of a run), BENCH_REPEAT (measured runs per case,
 // default 3; the median is reported), BENCH_SCENARIOS (names, comma-separated;
 // also the optional ones in scenarios.ts), BENCH_SIZES (bytes),
 // BENCH_CONCURRENCY (sessions), BENCH_LOADGEN=node (skip smtp-source),
@@ -67,6 +68,8 @@ interface Plan {
   concurrency: number[]
   messages: (size: number) => number
   warmup: number
+  /** Messages sent to a node just before each of its measured runs. */
+  rewarm: (size: number, concurrency: number) => number
   repeat: number
 }
 
@@ -85,13 +88,17 @@ function plan(): Plan {
   for (const n of [...sizes, ...concurrency]) if (!Number.isInteger(n) || n <= 0) throw new Error(`bad size or concurrency: ${n}`)
   const messages = envInt('BENCH_MESSAGES')
   const warmup = envInt('BENCH_WARMUP')
+  const rewarm = envInt('BENCH_REWARM')
+  const perRun = (size: number): number => messages ?? (quick ? 200 : (DEFAULT_MESSAGES[size] ?? Math.max(200, Math.round((2000 * 2 * KB) / size))))
   return {
     quick,
     repeat: envInt('BENCH_REPEAT') ?? (quick ? 1 : 3),
     scenarios,
     sizes,
     concurrency,
-    messages: (size) => messages ?? (quick ? 200 : (DEFAULT_MESSAGES[size] ?? Math.max(200, Math.round((2000 * 2 * KB) / size)))),
+    messages: perRun,
+    // A tenth of a run, and at least two messages per session.
+    rewarm: (size, concurrency) => rewarm ?? Math.max(2 * concurrency, Math.round(perRun(size) / 10)),
     // The first few hundred sessions of a fresh process run slower (JIT, heap growth).
     warmup: warmup ?? (quick ? 50 : 300),
   }
@@ -139,7 +146,7 @@ async function main(): Promise<number> {
       const message = msg.text === undefined ? undefined : { file: messageFile(size, msg.text), text: msg.text }
       for (const concurrency of p.concurrency) {
         n++
-        const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup, repeat: p.repeat, ticks, message }
+        const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup, rewarm: p.rewarm(size, concurrency), repeat: p.repeat, ticks, message }
         const label = `[${n}/${total}] ${sizeLabel(size)}, ${concurrency} sessions, ${c.messages} messages`
         for (const r of await runCase(p.scenarios, ctx, dns, load, c, label)) {
           results.push(r)
@@ -187,6 +194,7 @@ interface CaseParams {
   concurrency: number
   messages: number
   warmup: number
+  rewarm: number
   repeat: number
   ticks: number
   message?: { file: string; text: string }
@@ -254,6 +262,14 @@ async function runCase(
       for (let i = 0; i < live.length; i++) {
         const l = live[(i + round) % live.length]
         if (l.failure || !l.node) continue
+        // The node sat idle while the others took their turns, and V8 shrinks
+        // an idle process's heap: without a short run first, the measured run
+        // would start by growing it back, which a server under load never does.
+        const rewarm = await load.run({ ...run, port: l.node.port, messages: c.rewarm })
+        if (!rewarm.ok) {
+          l.failure = `re-warm: ${rewarm.detail}${harakaTail(l.node)}`
+          continue
+        }
         dns.queries = []
         // Everything else this run makes the machine do is ours too: the
         // other nodes (idle), redis-server, and this process with the DNS
