@@ -11,10 +11,9 @@ import { isUnlistable, ZoneResult } from './lib/dnsbl'
 import { ZoneHealth } from './lib/dnsbl-health'
 import { countOne, recentCount } from './lib/rate-window'
 import { gatherSenderMx, SenderMxFacts } from './lib/checks/sender-mx'
-import { Callout, calloutTargets } from './lib/callout'
-import { cachedCallout } from './lib/checks/callout'
+import { Callout } from './lib/callout'
 import { applyRun, phaseRun } from './lib/phases/haraka'
-import { keys, lookupZones, rcptLists, RcptLists, rcptPhase } from './lib/phases/rcpt'
+import { calloutVia, keys, lookupZones, rcptLists, RcptLists, rcptPhase } from './lib/phases/rcpt'
 
 export { hook_capabilities } from './lib/hook'
 
@@ -161,11 +160,7 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
     },
     recent: (key, period) => recentCount(store, key, period).catch(() => undefined),
     senderMx: tst.senderMx,
-    callout: (domain, address) => cachedCallout(store, address, own.callout.cache_ttl, own.callout.negative_ttl, async () => {
-      const { targets, why } = await calloutTargets(domain, d.routes, config.dns())
-      if (!targets.length) return { result: 'tempfail', reply: why ?? 'no server to call' }
-      return d.callout.verifyAny(targets, address)
-    }),
+    callout: calloutVia(store, own, d, config.dns(), d.callout),
   })
   for (const step of run.steps) {
     if (!step.held) continue

@@ -1,7 +1,7 @@
 // Generates docs/codes.md from the catalog (`npm run docs`); a unit test
 // fails when the committed page and the catalog differ.
 import { CATALOG, CatalogEntry, PROVIDER_ROWS } from './catalog'
-import { isUntagged } from './render'
+import { isUntagged, templateLine } from './render'
 
 const EXAMPLE_VARS: Record<string, string> = {
   '{IP}': '198.51.100.7',
@@ -20,7 +20,7 @@ function cell(text: string): string {
 }
 
 function row(e: CatalogEntry): string {
-  const line = `${e.smtp} ${e.enhanced && !e.template.startsWith(e.enhanced) ? `${e.enhanced} ` : ''}${e.template}`
+  const line = templateLine(e)
   return `| ${e.codes.join(', ')} | ${PHASE_TITLE[e.phase]} | ${e.smtp} | ${e.enhanced ?? ''} | \`${line}\` | ${cell(e.meaning || '(no description in the table)')} |`
 }
 
@@ -72,7 +72,7 @@ export function codesMarkdown(): string {
   )
   const seen = new Set<string>()
   for (const e of PROVIDER_ROWS) {
-    let line = `${e.smtp} ${e.enhanced && !e.template.startsWith(e.enhanced) ? `${e.enhanced} ` : ''}${e.template}`
+    let line = templateLine(e)
     for (const [token, value] of Object.entries(EXAMPLE_VARS)) line = line.split(token).join(value)
     if (seen.has(line)) continue
     seen.add(line)

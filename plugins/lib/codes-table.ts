@@ -1,6 +1,7 @@
 // `support-codes codes`: the catalog as a plain table, with the setting that
 // turns each check on, so a code in a bounce leads to its check and its key.
-import { CATALOG, CatalogEntry } from './catalog'
+import { CATALOG } from './catalog'
+import { templateLine } from './render'
 
 const PHASE = { connect: 'connect', mailfrom: 'MAIL FROM', rcpt: 'RCPT TO', data: 'DATA' } as const
 
@@ -33,12 +34,8 @@ export const CHECK_OF: Record<string, string> = {
   G1E: 'support-codes-data.ini [dmarc]',
 }
 
-function line(e: CatalogEntry): string {
-  return `${e.smtp} ${e.enhanced && !e.template.startsWith(e.enhanced) ? `${e.enhanced} ` : ''}${e.template}`
-}
-
 export function codesTable(): string {
-  const rows = CATALOG.map((e) => [e.id, PHASE[e.phase], CHECK_OF[e.id] ?? '', line(e)])
+  const rows = CATALOG.map((e) => [e.id, PHASE[e.phase], CHECK_OF[e.id] ?? '', templateLine(e)])
   const head = ['code', 'phase', 'setting', 'reply line']
   const width = (i: number): number => Math.max(head[i].length, ...rows.map((r) => r[i].length))
   const fmt = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(width(i)))).join('  ').trimEnd()

@@ -74,6 +74,12 @@ export function renderText(entry: CatalogEntry, vars: Vars = {}, opts: RenderOpt
   return text
 }
 
+/** The line as the table gives it, placeholders and all: "550 5.1.1 {EMAIL}: ..." (docs, `support-codes codes`). */
+export function templateLine(entry: CatalogEntry): string {
+  const text = entry.enhanced && !entry.template.startsWith(`${entry.enhanced} `) ? `${entry.enhanced} ${entry.template}` : entry.template
+  return `${entry.smtp} ${text}`
+}
+
 /** The whole wire line, without CRLF: "550 5.0.0 Sender is not ...". */
 export function renderLine(entry: CatalogEntry, vars: Vars = {}, opts: RenderOptions = {}): string {
   return `${entry.smtp} ${renderText(entry, vars, opts)}`

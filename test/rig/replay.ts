@@ -13,6 +13,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { CATALOG } from '../../plugins/lib/catalog'
+import { templateLine } from '../../plugins/lib/render'
 import { explain, StageName } from '../../plugins/lib/explain/explain'
 import { Counters } from '../../plugins/lib/explain/counters'
 
@@ -98,8 +99,7 @@ const bump = (m: Map<string, number>, k: string, by = 1): void => { m.set(k, (m.
 
 // A reply the bundle sends: a catalog line, variables and all.
 const BUNDLE_LINES = CATALOG.map((e) => {
-  const text = `${e.smtp} ${e.enhanced && !e.template.startsWith(e.enhanced) ? `${e.enhanced} ` : ''}${e.template}`
-  const pattern = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{[A-Z ]+\\\}|\\\$\\\{[a-z]+\\\}/g, '.*')
+  const pattern = templateLine(e).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{[A-Z ]+\\\}|\\\$\\\{[a-z]+\\\}/g, '.*')
   return new RegExp(`^${pattern}( \\([A-Z0-9/, ]+\\))?$`)
 })
 

@@ -38,7 +38,7 @@ export function counterFor(key: string, ip: string, counters: Counters): number 
 }
 
 /** A store that answers reads and drops writes: explain leaves no trace in the server's counters or caches. */
-export function readOnly(store: CounterStore): CounterStore {
+export function readOnly(store: Pick<CounterStore, 'backend' | 'get' | 'fetch' | 'close'>): CounterStore {
   return {
     backend: store.backend,
     get: (k) => store.get(k),

@@ -4,8 +4,7 @@
 // make them, the counter store is read and never written.
 import { authenticate } from '../auth/authenticate'
 import { mailauthResolver } from '../auth/resolver'
-import { Callout, calloutTargets } from '../callout'
-import { cachedCallout } from '../checks/callout'
+import { Callout } from '../callout'
 import { gatherSenderMx } from '../checks/sender-mx'
 import { getDns } from '../dns'
 import { isUnlistable } from '../dnsbl'
@@ -16,7 +15,7 @@ import { connectPhase, gatherPtr, ptrPhase } from '../phases/connect'
 import { dataPhase, parseBannedExtensions } from '../phases/data'
 import { phaseRun } from '../phases/haraka'
 import { mailfromPhase } from '../phases/mailfrom'
-import { keys, lookupZones, rcptLists, rcptPhase } from '../phases/rcpt'
+import { calloutVia, keys, lookupZones, rcptLists, rcptPhase } from '../phases/rcpt'
 import { PhaseRun, Step } from '../phases/run'
 import { recentCount } from '../rate-window'
 import { renderVerdict } from '../render'
@@ -90,7 +89,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
 
   const stage = (name: StageName, run: PhaseRun, phase: Phase, rcpt?: string): Stage => {
     const steps = run.steps.map((s): StepReport => (s.verdict ? { ...s, line: renderVerdict(s.verdict, s.held ? 'data' : phase, { tagAll }).line } : { ...s }))
-    const stop = steps.find((s) => run.stop && s.check === run.stop.check && s.verdict === run.stop.verdict)
+    const stop = run.stop ? steps[run.steps.indexOf(run.stop)] : undefined
     const st: Stage = { name, rcpt, steps, line: stop?.line, warnings: run.warnings }
     stages.push(st)
     return st
@@ -121,8 +120,8 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
   if (shared.store.backend === 'memory') notes.push('store: memory; its counters live inside each Haraka process, so the counter checks see only what --counter gives')
   const store = readOnly({
     backend: shared.store.backend,
-    get: async (k) => (await open()).get(k), fetch: async (k) => (await open()).fetch(k),
-    incr: async () => 0, decr: async () => 0, gauge: async () => 0, setIfAbsent: async (_k, v) => v, put: async () => undefined,
+    get: async (k) => (await open()).get(k),
+    fetch: async (k) => (await open()).fetch(k),
     close: async () => undefined,
   })
   const servers = input.dnsServers ?? shared.dns.servers
@@ -189,11 +188,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
       if (rcptRuns && on.has('rcpt')) await rcptPhase(run, own, lists, {
         ip, sender: input.from, address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(),
         dnsbl, ipAge, recent, senderMx,
-        callout: (domain, rcpt) => cachedCallout(store, rcpt, own.callout.cache_ttl, own.callout.negative_ttl, async () => {
-          const { targets, why } = await calloutTargets(domain, lists.routes, dns)
-          if (!targets.length) return { result: 'tempfail', reply: why ?? 'no server to call' }
-          return callout.verifyAny(targets, rcpt)
-        }),
+        callout: calloutVia(store, own, lists, dns, callout),
       })
       st = stage('RCPT TO', run, 'rcpt', address)
       if (st.line) continue

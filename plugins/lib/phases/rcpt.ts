@@ -1,8 +1,8 @@
 // The rcpt plugin's checks at RCPT TO, in order: G31/G32 (DNS lists), G28
 // (new or untrusted IP), G14 (sender's MX), G8/G9 (directory), G6/G7 (live
 // callout), GE (sender blocked by the recipient), G30 (mailbox rate).
-import { CalloutAnswer } from '../callout'
-import { calloutCheck } from '../checks/callout'
+import { Callout, CalloutAnswer, calloutTargets } from '../callout'
+import { cachedCallout, calloutCheck } from '../checks/callout'
 import { mailboxRate } from '../checks/mailbox-rate'
 import { newIpCheck, NewIpFacts } from '../checks/new-ip'
 import { senderMxCheck, SenderMxFacts } from '../checks/sender-mx'
@@ -11,6 +11,7 @@ import { answerMeaning, dnsblCheck, queryName, ZoneConfig, ZoneResult } from '..
 import { recipientCheck } from '../recipients'
 import { Verdict } from '../render'
 import { senderBlockCheck } from '../sender-blocks'
+import { CounterStore } from '../store/types'
 import { RcptLists, RcptSettings } from './rcpt-lists'
 import { PhaseRun } from './run'
 
@@ -56,6 +57,18 @@ export interface RcptFacts {
   /** Undefined when the sender's MX was not looked up. */
   senderMx?: Promise<SenderMxFacts | undefined>
   callout: (domain: string, address: string) => Promise<{ answer: CalloutAnswer; cached: boolean }>
+}
+
+/**
+ * The recipient's server's answer about an address: from the cache in the
+ * store, or a callout to the route or MX hosts of its domain.
+ */
+export function calloutVia(store: CounterStore, own: RcptSettings, lists: RcptLists, dns: Dns, callout: Callout): RcptFacts['callout'] {
+  return (domain, address) => cachedCallout(store, address, own.callout.cache_ttl, own.callout.negative_ttl, async () => {
+    const { targets, why } = await calloutTargets(domain, lists.routes, dns)
+    if (!targets.length) return { result: 'tempfail', reply: why ?? 'no server to call' }
+    return callout.verifyAny(targets, address)
+  })
 }
 
 function describeZones(results: readonly ZoneResult[]): string {
