@@ -34,6 +34,8 @@ export class PluginConfig<F extends FileName> {
   private me = 'localhost'
   /** redis.ini [server], used when [store] backend=redis. */
   redis!: RedisEndpoint
+  /** store() and dns() as of a settings version. */
+  private readonly cached: { store?: { version: number; value: CounterStore }; dns?: { version: number; value: Dns } } = {}
 
   /**
    * @param zoneSections names the extra sections a file may have (the DNS
@@ -113,14 +115,21 @@ export class PluginConfig<F extends FileName> {
 
   /** The counter store for the current settings (one per process). */
   store(): CounterStore {
+    // Asked several times per message: looked up again only after a (re)load.
+    if (this.cached.store?.version === this.version) return this.cached.store.value
     const { backend, timeout } = this.shared.store
-    return getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
+    const value = getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
+    this.cached.store = { version: this.version, value }
+    return value
   }
 
   /** The resolver for the current [dns] settings (one per process), with its answer cache. */
   dns(): Dns {
+    if (this.cached.dns?.version === this.version) return this.cached.dns.value
     const d = this.shared.dns
-    return getDns(d.servers, d.timeout, d.cache_ttl)
+    const value = getDns(d.servers, d.timeout, d.cache_ttl)
+    this.cached.dns = { version: this.version, value }
+    return value
   }
 
   /** A resolver that always asks, for the DNS list self-tests. */

@@ -37,6 +37,8 @@ export interface BenchNodeOptions {
   withPackage?: boolean
   /** Write a V8 CPU profile of the whole process to this file when Haraka stops. */
   cpuProfile?: string
+  /** CPUs Haraka may run on (taskset's list, e.g. "1"); any when unset. */
+  cpus?: string
 }
 
 export class BenchHaraka {
@@ -103,7 +105,9 @@ export class BenchHaraka {
     const prof = opts.cpuProfile
       ? ['--cpu-prof', `--cpu-prof-dir=${path.dirname(opts.cpuProfile)}`, `--cpu-prof-name=${path.basename(opts.cpuProfile)}`]
       : []
-    const proc = spawn(process.execPath, [...prof, '--require', PRELOAD, HARAKA_BIN, '-c', dir], {
+    // taskset execs Haraka in its place: the child's pid is Haraka's.
+    const argv = [...(opts.cpus ? ['taskset', '-c', opts.cpus] : []), process.execPath, ...prof, '--require', PRELOAD, HARAKA_BIN, '-c', dir]
+    const proc = spawn(argv[0], argv.slice(1), {
       env: { ...process.env, SC_TEST_DNS: opts.dns, YES_REALLY_DO_DISCARD: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

@@ -72,3 +72,31 @@ export function machine(): Machine {
     node: process.version,
   }
 }
+
+/** Which CPUs the benchmark puts Haraka on, and everything else. */
+export interface Pinning {
+  /** taskset CPU list for each Haraka process, or undefined (no pinning). */
+  haraka?: string
+  /** One line for the report. */
+  about: string
+}
+
+/**
+ * With two or more CPUs and taskset, Haraka gets the last CPU to itself and
+ * this process (the DNS server), the load generator and redis-server the
+ * others: the load generator then never competes with Haraka for a core, and
+ * the scheduler does not move Haraka about. BENCH_PIN=0 turns it off.
+ */
+export function pinCpus(off: boolean): Pinning {
+  const n = os.availableParallelism()
+  if (off) return { about: 'not pinned (BENCH_PIN=0)' }
+  if (n < 2) return { about: 'not pinned (one CPU)' }
+  const others = n === 2 ? '0' : `0-${n - 2}`
+  try {
+    // -a: every thread of this process; children started from now on inherit it.
+    execFileSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' })
+  } catch {
+    return { about: 'not pinned (taskset failed or is missing)' }
+  }
+  return { haraka: String(n - 1), about: `Haraka on CPU ${n - 1} alone; the load generator, the DNS server and redis-server on CPU ${others} (taskset; BENCH_PIN=0 turns it off)` }
+}

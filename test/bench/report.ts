@@ -12,6 +12,8 @@ export interface CaseResult {
   rate: number
   /** msgs/s of every measured run. */
   rates: number[]
+  /** CPU ms per message of each measured run. */
+  cpus: number[]
   /** Haraka's user+system CPU per message, in ms. */
   cpuMsPerMsg: number
   /** Haraka's CPU time over wall time during the run, in %. */
@@ -44,6 +46,8 @@ export interface RunInfo {
   quick: boolean
   repeat: number
   seconds: number
+  /** Which CPUs Haraka and the rest ran on. */
+  pinning: string
 }
 
 /** other CPU above this (% of a core) marks a run made on a busy machine. */
@@ -53,11 +57,53 @@ export function sizeLabel(bytes: number): string {
   return bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} B`
 }
 
-/** msgs/s of a scenario divided by the baseline's, for the same case. */
-export function ratio(results: CaseResult[], r: CaseResult): number | undefined {
+/** Each round's msgs/s over the baseline's in the same round, when the rounds pair up. */
+export function pairedRatios(results: CaseResult[], r: CaseResult): number[] | undefined {
+  const base = baselineOf(results, r)
+  if (!base || r.rates.length < 2 || r.rates.length !== base.rates.length) return undefined
+  return r.rates.map((x, i) => x / base.rates[i])
+}
+
+function baselineOf(results: CaseResult[], r: CaseResult): CaseResult | undefined {
   if (r.scenario === BASELINE || !r.ok) return undefined
-  const base = results.find((b) => b.scenario === BASELINE && b.size === r.size && b.concurrency === r.concurrency && b.ok)
-  return base ? r.rate / base.rate : undefined
+  return results.find((b) => b.scenario === BASELINE && b.size === r.size && b.concurrency === r.concurrency && b.ok)
+}
+
+/**
+ * msgs/s of a scenario over the baseline's, for the same case: the median of
+ * the per-round ratios (each round runs every scenario once, back to back),
+ * so that the machine's speed drifting between rounds cancels out; the ratio
+ * of the two medians when the rounds do not pair up.
+ */
+export function ratio(results: CaseResult[], r: CaseResult): number | undefined {
+  const base = baselineOf(results, r)
+  if (!base) return undefined
+  const paired = pairedRatios(results, r)?.sort((a, b) => a - b)
+  if (!paired) return r.rate / base.rate
+  const mid = paired.length >> 1
+  return paired.length % 2 ? paired[mid] : (paired[mid - 1] + paired[mid]) / 2
+}
+
+/** What the bundle is held to, per size: bundle msgs/s over bare's. */
+export const TARGETS: Array<{ scenario: string; size: number; min: number }> = [
+  { scenario: 'bundle', size: 2 * 1024, min: 0.9 },
+  { scenario: 'bundle', size: 200 * 1024, min: 0.75 },
+  { scenario: 'data-content', size: 200 * 1024, min: 0.75 },
+]
+
+/** One line per target: the ratios of each session count and whether each meets it. */
+export function targetLines(results: CaseResult[]): string[] {
+  const out: string[] = []
+  for (const t of TARGETS) {
+    const rows = results.filter((r) => r.scenario === t.scenario && r.size === t.size)
+    if (!rows.length) continue
+    const cells = rows.map((r) => {
+      const q = ratio(results, r)
+      return `${r.concurrency} sessions ${q === undefined ? 'not measured' : `${fixed(q, 2)} ${q >= t.min ? 'met' : 'NOT met'}`}`
+    })
+    out.push(`${t.scenario} / ${BASELINE} at ${sizeLabel(t.size)}, at least ${t.min.toFixed(2)}: ${cells.join(', ')}`)
+  }
+  return out
 }
 
 function fixed(n: number, digits: number): string {
@@ -94,7 +140,8 @@ function caseTable(results: CaseResult[]): Table {
 }
 
 // One row per scenario other than the baseline and size, one column per
-// concurrency: scenario msgs/s divided by the baseline's.
+// concurrency: scenario msgs/s divided by the baseline's (median of the
+// rounds, and in brackets the lowest and highest round).
 function ratioTable(results: CaseResult[]): Table | undefined {
   const conc = [...new Set(results.map((r) => r.concurrency))]
   const sizes = [...new Set(results.map((r) => r.size))]
@@ -107,7 +154,9 @@ function ratioTable(results: CaseResult[]): Table | undefined {
         const r = results.find((x) => x.scenario === name && x.size === size && x.concurrency === c)
         if (!r) return ''
         const q = ratio(results, r)
-        return q === undefined ? (r.ok ? '-' : 'FAILED') : fixed(q, 2)
+        const p = pairedRatios(results, r)
+        const range = p ? ` (${fixed(Math.min(...p), 2)}-${fixed(Math.max(...p), 2)})` : ''
+        return q === undefined ? (r.ok ? '-' : 'FAILED') : fixed(q, 2) + range
       })
       rows.push([`${name} / ${BASELINE}`, sizeLabel(size), ...cells])
     }
@@ -135,7 +184,8 @@ function legend(info: RunInfo): string[] {
     "peak RSS: the Haraka process's VmHWM at the end of the case (warm-up and all runs included).",
     'DNS/msg: queries the loopback DNS server answered during the run, per message.',
     `other CPU: what the rest of the machine used during the run (all but Haraka, the load generator, the DNS server and redis; steal time included), in % of one core; above ${BUSY_PERCENT} % the run shared the machine with other work.`,
-    `/ ${BASELINE}: msgs/s divided by ${BASELINE}'s for the same size and sessions.`,
+    `/ ${BASELINE}: msgs/s divided by ${BASELINE}'s run of the same round (the rounds run every scenario once, back to back, in rotating order), median over the rounds; the machine's speed drifts by tens of percent over minutes, and pairing each run with a ${BASELINE} run made moments before or after cancels most of it.`,
+    `CPUs: ${info.pinning}`,
   ]
 }
 
@@ -154,6 +204,8 @@ export function plainReport(info: RunInfo, results: CaseResult[], scenarios: Sce
   const out = ['haraka-plugin-support-codes benchmark', ...machineLines(info), '', plain(caseTable(results))]
   const rt = ratioTable(results)
   if (rt) out.push('', plain(rt))
+  const targets = targetLines(results)
+  if (targets.length) out.push('', 'targets:', ...targets.map((l) => `  ${l}`))
   out.push('', 'scenarios:', ...scenarios.map((s) => `  ${s.name}: ${s.about}`))
   out.push('', ...legend(info).map((l) => `- ${l}`))
   const busy = results.filter((r) => r.ok && r.otherCpuPercent > BUSY_PERCENT)
@@ -187,6 +239,7 @@ export function markdownReport(info: RunInfo, results: CaseResult[], scenarios: 
     markdown(caseTable(results)),
     '',
     ...(rt ? [markdown(rt), ''] : []),
+    ...(targetLines(results).length ? ['Targets:', '', ...targetLines(results).map((l) => `- ${l}`), ''] : []),
     ...warning,
   ].join('\n')
 }

@@ -8,10 +8,11 @@
 // Environment: BENCH_MESSAGES (messages per measured run, all sizes),
 // BENCH_WARMUP (warm-up messages), BENCH_REWARM (messages sent to a node
 // just before each of its measured runs, default a tenth of a run), BENCH_REPEAT (measured runs per case,
-// default 3; the median is reported), BENCH_SCENARIOS (names, comma-separated;
+// default 5; the median is reported), BENCH_SCENARIOS (names, comma-separated;
 // also the optional ones in scenarios.ts), BENCH_SIZES (bytes),
 // BENCH_CONCURRENCY (sessions), BENCH_LOADGEN=node (skip smtp-source),
-// BENCH_OUT (where --write writes, default docs/performance.md),
+// BENCH_OUT (where --write writes, default docs/performance.md), BENCH_PIN=0
+// (do not pin Haraka to a CPU of its own),
 // BENCH_PROFILE=DIR (a V8 CPU profile of each Haraka, written when it stops;
 // the profiler slows Haraka down, so the numbers of such a run are not kept).
 //
@@ -27,7 +28,7 @@ import { Redis } from '../rig/redis'
 import { cleanupNow, onCleanup } from './cleanup'
 import { BenchHaraka, harakaVersion } from './haraka-node'
 import { LoadGenerator, loadGenerator } from './load'
-import { clockTicks, cpuTicks, machine, machineBusyTicks, peakRssKiB, selfTicks } from './proc'
+import { clockTicks, cpuTicks, machine, machineBusyTicks, peakRssKiB, Pinning, pinCpus, selfTicks } from './proc'
 import { CaseResult, markdownReport, plainReport, RunInfo, sizeLabel } from './report'
 import { BenchContext, Scenario, SCENARIOS } from './scenarios'
 import { benchZone } from './zone'
@@ -92,7 +93,7 @@ function plan(): Plan {
   const perRun = (size: number): number => messages ?? (quick ? 200 : (DEFAULT_MESSAGES[size] ?? Math.max(200, Math.round((2000 * 2 * KB) / size))))
   return {
     quick,
-    repeat: envInt('BENCH_REPEAT') ?? (quick ? 1 : 3),
+    repeat: envInt('BENCH_REPEAT') ?? (quick ? 1 : 5),
     scenarios,
     sizes,
     concurrency,
@@ -114,6 +115,9 @@ async function main(): Promise<number> {
     say(`BENCH_PROFILE: CPU profiles go to ${path.resolve(process.env.BENCH_PROFILE)}; the profiler slows Haraka down`)
   }
   const ticks = clockTicks()
+  // Before anything is started: the children inherit this process's CPUs.
+  const pinning = pinCpus(/^(0|false|no)$/i.test(process.env.BENCH_PIN ?? ''))
+  say(`CPUs: ${pinning.about}`)
   const load = await loadGenerator()
 
   const template = prepareTemplateNode()
@@ -148,10 +152,10 @@ async function main(): Promise<number> {
         n++
         const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup, rewarm: p.rewarm(size, concurrency), repeat: p.repeat, ticks, message }
         const label = `[${n}/${total}] ${sizeLabel(size)}, ${concurrency} sessions, ${c.messages} messages`
-        for (const r of await runCase(p.scenarios, ctx, dns, load, c, label)) {
+        for (const r of await runCase(p.scenarios, { ...ctx, pinning }, dns, load, c, label)) {
           results.push(r)
           if (r.ok) {
-            say(`${label}, ${r.scenario}: ${r.rate.toFixed(1)} msgs/s (runs: ${r.rates.map((x) => x.toFixed(0)).join(', ')}), ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`)
+            say(`${label}, ${r.scenario}: ${r.rate.toFixed(1)} msgs/s (runs: ${r.rates.map((x) => x.toFixed(0)).join(', ')}), ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg (runs: ${r.cpus.map((x) => x.toFixed(2)).join(', ')}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`)
           } else {
             say('!!!!!!!!')
             say(`!!! ${label}, ${r.scenario}: FAILED`)
@@ -177,6 +181,7 @@ async function main(): Promise<number> {
     quick: p.quick,
     repeat: p.repeat,
     seconds: (Date.now() - began) / 1000,
+    pinning: pinning.about,
   }
   process.stdout.write('\n' + plainReport(info, results, scenarios))
   if (write) {
@@ -230,7 +235,7 @@ interface Live {
  */
 async function runCase(
   scenarios: Scenario[],
-  ctx: BenchContext & { pids: number[] },
+  ctx: BenchContext & { pids: number[]; pinning: Pinning },
   dns: TestDns,
   load: LoadGenerator,
   c: CaseParams,
@@ -245,7 +250,7 @@ async function runCase(
         const config = typeof l.sc.config === 'function' ? l.sc.config(ctx) : l.sc.config
         const profDir = process.env.BENCH_PROFILE
         const cpuProfile = profDir ? path.resolve(profDir, `${l.sc.name}-${c.size}-${c.concurrency}.cpuprofile`) : undefined
-        l.node = await BenchHaraka.start({ plugins: l.sc.plugins, config, dns: dns.address, withPackage: l.sc.withPackage, cpuProfile })
+        l.node = await BenchHaraka.start({ plugins: l.sc.plugins, config, dns: dns.address, withPackage: l.sc.withPackage, cpuProfile, cpus: ctx.pinning.haraka })
       } catch (err) {
         l.failure = `Haraka did not start: ${err instanceof Error ? err.message : String(err)}`
         continue
@@ -296,7 +301,7 @@ async function runCase(
       }
     }
     return live.map((l) => {
-      const base = { scenario: l.sc.name, size: c.size, concurrency: c.concurrency, messages: c.messages, rates: l.runs.map((r) => r.rate) }
+      const base = { scenario: l.sc.name, size: c.size, concurrency: c.concurrency, messages: c.messages, rates: l.runs.map((r) => r.rate), cpus: l.runs.map((r) => r.cpuMs) }
       if (!l.failure && l.node && !l.node.running) l.failure = `Haraka exited after its runs${harakaTail(l.node)}`
       if (l.failure || !l.node) {
         return { ...base, ok: false, rate: NaN, cpuMsPerMsg: NaN, cpuPercent: NaN, otherCpuPercent: NaN, dnsPerMsg: NaN, peakRssMiB: NaN, failure: l.failure ?? 'not run' }
