@@ -11,8 +11,8 @@
 // default 5; the median is reported), BENCH_SCENARIOS (names, comma-separated;
 // also the optional ones in scenarios.ts), BENCH_SIZES (bytes),
 // BENCH_CONCURRENCY (sessions), BENCH_LOADGEN=node (skip smtp-source),
-// BENCH_OUT (where --write writes, default docs/performance.md), BENCH_PIN=0
-// (do not pin Haraka to a CPU of its own),
+// BENCH_OUT (where --write writes, default docs/performance.md), BENCH_PIN=1
+// (Haraka on a CPU of its own; see proc.ts),
 // BENCH_PROFILE=DIR (a V8 CPU profile of each Haraka, written when it stops;
 // the profiler slows Haraka down, so the numbers of such a run are not kept).
 //
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
   }
   const ticks = clockTicks()
   // Before anything is started: the children inherit this process's CPUs.
-  const pinning = pinCpus(/^(0|false|no)$/i.test(process.env.BENCH_PIN ?? ''))
+  const pinning = pinCpus(/^(1|true|yes)$/i.test(process.env.BENCH_PIN ?? ''))
   say(`CPUs: ${pinning.about}`)
   const load = await loadGenerator()
 

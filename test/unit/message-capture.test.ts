@@ -28,6 +28,36 @@ test('lines are kept dot-unstuffed and still reach Haraka as sent', async () => 
   assert.deepEqual(txn.lines.map(String), [...sent, 'string line\r\n'])
 })
 
+// As Haraka's Transaction: add_data on the class, shared by every transaction.
+class ClassTxn {
+  lines: Buffer[] = []
+  message_stream = { get_data: (cb: (b: Buffer) => void): void => cb(Buffer.from('from the stream')) }
+  add_data(line: Buffer | string): void {
+    this.lines.push(Buffer.from(line))
+  }
+}
+
+test('a class transaction: add_data is wrapped once on the class, not per transaction, and copies only for captured ones', async () => {
+  const captured = new ClassTxn()
+  const other = new ClassTxn()
+  startCapture(captured, 1 << 20)
+  assert.equal(Object.hasOwn(captured, 'add_data'), false)
+  const wrappedOnce = ClassTxn.prototype.add_data
+  const third = new ClassTxn()
+  startCapture(third, 1 << 20)
+  assert.equal(ClassTxn.prototype.add_data, wrappedOnce)
+  for (const t of [captured, other, third]) {
+    t.add_data(Buffer.from('Subject: s\r\n'))
+    t.add_data('\r\n')
+    t.add_data(Buffer.from('..body\r\n'))
+  }
+  assert.equal((await messageOf(captured)).toString(), 'Subject: s\r\n\r\n.body\r\n')
+  assert.equal((await messageOf(third)).toString(), 'Subject: s\r\n\r\n.body\r\n')
+  // Not captured: read back from Haraka's stream; Haraka still got every line.
+  assert.equal((await messageOf(other)).toString(), 'from the stream')
+  for (const t of [captured, other, third]) assert.deepEqual(t.lines.map(String), ['Subject: s\r\n', '\r\n', '..body\r\n'])
+})
+
 test('lines fill fixed chunks, across chunk ends, and come out as one buffer of the message size', () => {
   const capture = newCapture()
   for (let i = 0; i < 300; i++) {
