@@ -255,7 +255,7 @@ async function runCase(
         l.failure = `Haraka did not start: ${err instanceof Error ? err.message : String(err)}`
         continue
       }
-      const startup = l.node.takeSevere().filter((line) => !l.sc.startupWarnings?.some((re) => re.test(line)))
+      const startup = unexpected(l.sc, l.node.takeSevere())
       if (startup.length) {
         l.failure = `Haraka logged ${startup.length} line(s) at WARN or worse at start:\n${startup.slice(0, 10).join('\n')}`
         continue
@@ -285,7 +285,7 @@ async function runCase(
         const haraka = ticksOf(l.node.pid) - before.haraka
         const other =
           machineBusyTicks() - before.machine - (selfTicks() - before.self) - ours.reduce((sum, pid, i) => sum + (ticksOf(pid) - before.ours[i] || 0), 0)
-        const severe = l.node.takeSevere()
+        const severe = unexpected(l.sc, l.node.takeSevere())
         if (!l.node.running || Number.isNaN(haraka)) l.failure = `Haraka exited during the run${harakaTail(l.node)}`
         else if (!res.ok) l.failure = `${res.detail}${harakaTail(l.node)}`
         else if (severe.length) l.failure = `Haraka logged ${severe.length} line(s) at WARN or worse:\n${severe.slice(0, 10).join('\n')}`
@@ -330,6 +330,11 @@ function ticksOf(pid: number): number {
   } catch {
     return NaN
   }
+}
+
+/** The lines Haraka logged at WARN or worse that the scenario does not expect. */
+function unexpected(sc: Scenario, lines: string[]): string[] {
+  return lines.filter((line) => !sc.expectedWarnings?.some((re) => re.test(line)))
 }
 
 function harakaTail(node: BenchHaraka): string {
