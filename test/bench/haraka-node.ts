@@ -106,7 +106,13 @@ export class BenchHaraka {
       ? ['--cpu-prof', `--cpu-prof-dir=${path.dirname(opts.cpuProfile)}`, `--cpu-prof-name=${path.basename(opts.cpuProfile)}`]
       : []
     // taskset execs Haraka in its place: the child's pid is Haraka's.
-    const argv = [...(opts.cpus ? ['taskset', '-c', opts.cpus] : []), process.execPath, ...prof, '--require', PRELOAD, HARAKA_BIN, '-c', dir]
+    // --no-memory-reducer, for every scenario alike: V8 shrinks the heap of
+    // a process that has gone idle, and each node here sits idle while the
+    // others take their turns, which a server under steady load never does.
+    // With it on, a node came back to its turn with a heap too small for the
+    // load and ran a full GC every ~120 ms (70 in three runs instead of 2), and
+    // which scenario that hit most varied from one run to the next.
+    const argv = [...(opts.cpus ? ['taskset', '-c', opts.cpus] : []), process.execPath, '--no-memory-reducer', ...prof, '--require', PRELOAD, HARAKA_BIN, '-c', dir]
     const proc = spawn(argv[0], argv.slice(1), {
       env: { ...process.env, SC_TEST_DNS: opts.dns, YES_REALLY_DO_DISCARD: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],

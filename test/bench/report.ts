@@ -178,7 +178,7 @@ function markdown(t: Table): string {
 
 function legend(info: RunInfo): string[] {
   return [
-    `Each case (size, sessions) starts a fresh Haraka process per scenario, warms it up with the same load, then the scenarios take turns for ${info.repeat} measured run(s) each, each run right after a short re-warm of the same node (a tenth of a run: V8 shrinks an idle node's heap while the others run).`,
+    `Each case (size, sessions) starts a fresh Haraka process per scenario (node --no-memory-reducer, bare included: each node sits idle while the others take their turns, and V8 would shrink an idle heap that a server under steady load keeps), warms it up with the same load, then the scenarios take turns for ${info.repeat} measured run(s) each, each run right after a short re-warm of the same node (a tenth of a run).`,
     "msgs/s: messages over the wall clock of the load generator's run (median run); spread: half the range of the runs, relative to the median.",
     `CPU ms/msg, Haraka CPU: the Haraka process's user+system time (/proc/PID/stat, ${info.clockTicks} ticks/s), per message and over wall time (median run).`,
     "peak RSS: the Haraka process's VmHWM at the end of the case (warm-up and all runs included).",
