@@ -84,10 +84,10 @@ export interface Pinning {
 /**
  * BENCH_PIN=1: with two or more CPUs and taskset, Haraka gets the last CPU to
  * itself and this process (the DNS server), the load generator and
- * redis-server the others. Off by default: pinned, Haraka's own helper
- * threads (V8's parallel garbage collection above all) share its one core,
- * which an operator's Haraka never has to, and that penalises the scenarios
- * that allocate most: data-content at 200 KB went from 0.83 of bare to 0.53.
+ * redis-server the others. Off by default, as operators run Haraka: pinned,
+ * Haraka's own helper threads (V8's garbage collection) share its one core.
+ * Measured both ways (200 KB, five rounds), the ratios to bare moved within
+ * the rounds' spread, neither way consistently higher.
  */
 export function pinCpus(on: boolean): Pinning {
   const n = os.availableParallelism()
