@@ -166,8 +166,8 @@ export function startCapture(txn: DataTransaction, maxBytes: number): void {
   captures.set(txn, capture)
   // Haraka's transactions share add_data through their class: wrapped there,
   // once. A function of its own on each transaction would give every one a
-  // shape of its own and turn Haraka's per-line call into a call V8 cannot
-  // inline, which made Haraka's own line handling measurably slower.
+  // hidden class of its own and make Haraka's per-line call site see a new
+  // function for every message, which V8 cannot inline.
   let owner: object | null = txn
   while (owner && !Object.hasOwn(owner, 'add_data')) owner = Object.getPrototypeOf(owner) as object | null
   if (!owner) return
