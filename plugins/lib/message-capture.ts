@@ -65,7 +65,7 @@ export function pooledBuffers(): number {
   return pool.length
 }
 
-export function newCapture(maxBytes = Infinity): Capture {
+export function newCapture(maxBytes: number): Capture {
   return { chunks: [], used: 0, bytes: 0, over: false, maxBytes }
 }
 
@@ -105,10 +105,10 @@ function release(capture: Capture): void {
   capture.used = 0
 }
 
-/** Adds line (without its stuffed dot) to the end of the capture; false once past maxBytes. */
-export function appendLine(capture: Capture, line: Buffer, maxBytes: number): boolean {
+/** Adds line (without its stuffed dot) to the end of the capture; false once past its maxBytes. */
+export function appendLine(capture: Capture, line: Buffer): boolean {
   const from = line[0] === DOT ? 1 : 0
-  if (capture.bytes + line.length - from > maxBytes) {
+  if (capture.bytes + line.length - from > capture.maxBytes) {
     capture.over = true
     capture.bytes = 0
     release(capture)
@@ -152,7 +152,7 @@ type AddData = (this: DataTransaction, line: Buffer | string) => void
 function capturing(original: AddData): AddData {
   return function (this: DataTransaction, line: Buffer | string): void {
     const capture = captures.get(this)
-    if (capture && !capture.over && !capture.message) appendLine(capture, typeof line === 'string' ? Buffer.from(line) : line, capture.maxBytes)
+    if (capture && !capture.over && !capture.message) appendLine(capture, typeof line === 'string' ? Buffer.from(line) : line)
     return original.call(this, line)
   }
 }

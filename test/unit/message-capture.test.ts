@@ -59,14 +59,14 @@ test('a class transaction: add_data is wrapped once on the class, not per transa
 })
 
 test('lines fill fixed chunks, across chunk ends, and come out as one buffer of the message size', () => {
-  const capture = newCapture()
+  const capture = newCapture(1 << 20)
   for (let i = 0; i < 300; i++) {
     // each its own buffer, as Haraka's lines are never written to once handed over
     const line = Buffer.alloc(1000, 0x61)
     line[998] = 0x0d
     line[999] = 0x0a
     line[0] = 0x30 + (i % 10)
-    assert.equal(appendLine(capture, line, 1 << 20), true)
+    assert.equal(appendLine(capture, line), true)
   }
   assert.equal(capture.bytes, 300_000)
   assert.equal(capture.chunks.length, Math.ceil(300_000 / CHUNK_BYTES))
@@ -81,22 +81,22 @@ test('lines fill fixed chunks, across chunk ends, and come out as one buffer of 
 })
 
 test('a line longer than a chunk is split over several', () => {
-  const capture = newCapture()
+  const capture = newCapture(1 << 20)
   const line = Buffer.alloc(CHUNK_BYTES * 2 + 10)
   for (let i = 0; i < line.length; i++) line[i] = i % 251
   line[0] = 0x2e
-  assert.equal(appendLine(capture, line, 1 << 20), true)
+  assert.equal(appendLine(capture, line), true)
   assert.deepEqual(assemble(capture), line.subarray(1))
 })
 
 test('chunks are used again by the next message, which does not see the last one', () => {
-  const first = newCapture()
-  appendLine(first, Buffer.alloc(CHUNK_BYTES + 5, 0x78), 1 << 20)
+  const first = newCapture(1 << 20)
+  appendLine(first, Buffer.alloc(CHUNK_BYTES + 5, 0x78))
   assemble(first)
   const before = spareChunks()
   assert.ok(before >= 2)
-  const second = newCapture()
-  appendLine(second, Buffer.from('short\r\n'), 1 << 20)
+  const second = newCapture(1 << 20)
+  appendLine(second, Buffer.from('short\r\n'))
   assert.equal(assemble(second).toString(), 'short\r\n')
   assert.equal(spareChunks(), before)
 })
@@ -109,21 +109,21 @@ test('lines read one after the other from one block are copied as one run, a stu
     lines.push(block.subarray(i, lf))
     i = lf
   }
-  const capture = newCapture()
-  for (const line of lines) appendLine(capture, line, 1 << 20)
+  const capture = newCapture(1 << 20)
+  for (const line of lines) appendLine(capture, line)
   // a line from elsewhere, then one from the same block again
-  appendLine(capture, Buffer.from('elsewhere\r\n'), 1 << 20)
-  appendLine(capture, block.subarray(0, 6), 1 << 20)
+  appendLine(capture, Buffer.from('elsewhere\r\n'))
+  appendLine(capture, block.subarray(0, 6))
   assert.equal(assemble(capture).toString(), 'A: 1\r\n\r\nline one\r\n.dot\r\nline two\r\n\r\nend\r\nelsewhere\r\nA: 1\r\n')
   assert.equal(capture.bytes, assemble(capture).length)
 })
 
 test('past the cap the copy is dropped and the stream is read', async () => {
-  const capture = newCapture()
+  const capture = newCapture(50_000)
   const line = Buffer.alloc(10_000, 0x63)
-  for (let i = 0; i < 5; i++) assert.equal(appendLine(capture, line, 50_000), true)
+  for (let i = 0; i < 5; i++) assert.equal(appendLine(capture, line), true)
   assert.equal(capture.bytes, 50_000)
-  assert.equal(appendLine(capture, Buffer.from('x'), 50_000), false)
+  assert.equal(appendLine(capture, Buffer.from('x')), false)
   assert.equal(capture.over, true)
   assert.equal(capture.chunks.length, 0)
 
@@ -136,8 +136,8 @@ test('past the cap the copy is dropped and the stream is read', async () => {
 })
 
 test('a stuffed dot does not count against the cap', () => {
-  const capture = newCapture()
-  assert.equal(appendLine(capture, Buffer.from('..ab'), 3), true)
+  const capture = newCapture(3)
+  assert.equal(appendLine(capture, Buffer.from('..ab')), true)
   assert.equal(assemble(capture).toString(), '.ab')
 })
 
