@@ -34,8 +34,9 @@ export class PluginConfig<F extends FileName> {
   private me = 'localhost'
   /** redis.ini [server], used when [store] backend=redis. */
   redis!: RedisEndpoint
-  /** store() and dns() as of a settings version. */
-  private readonly cached: { store?: { version: number; value: CounterStore }; dns?: { version: number; value: Dns } } = {}
+  /** store() and dns() for the settings loaded last; load() clears them. */
+  private storeNow?: CounterStore
+  private dnsNow?: Dns
 
   /**
    * @param zoneSections names the extra sections a file may have (the DNS
@@ -89,6 +90,8 @@ export class PluginConfig<F extends FileName> {
     this.own = own.settings
     this.extra = own.extra
     this.allow = allow
+    this.storeNow = undefined
+    this.dnsNow = undefined
     this.version++
     // Connect to Redis now, not on the first mail.
     if (this.live && this.shared.store.backend === 'redis') this.store()
@@ -116,20 +119,20 @@ export class PluginConfig<F extends FileName> {
   /** The counter store for the current settings (one per process). */
   store(): CounterStore {
     // Asked several times per message: looked up again only after a (re)load.
-    if (this.cached.store?.version === this.version) return this.cached.store.value
-    const { backend, timeout } = this.shared.store
-    const value = getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
-    this.cached.store = { version: this.version, value }
-    return value
+    if (!this.storeNow) {
+      const { backend, timeout } = this.shared.store
+      this.storeNow = getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
+    }
+    return this.storeNow
   }
 
   /** The resolver for the current [dns] settings (one per process), with its answer cache. */
   dns(): Dns {
-    if (this.cached.dns?.version === this.version) return this.cached.dns.value
-    const d = this.shared.dns
-    const value = getDns(d.servers, d.timeout, d.cache_ttl)
-    this.cached.dns = { version: this.version, value }
-    return value
+    if (!this.dnsNow) {
+      const d = this.shared.dns
+      this.dnsNow = getDns(d.servers, d.timeout, d.cache_ttl)
+    }
+    return this.dnsNow
   }
 
   /** A resolver that always asks, for the DNS list self-tests. */
