@@ -217,6 +217,7 @@ export function plainReport(info: RunInfo, results: CaseResult[], scenarios: Sce
 
 export function markdownReport(info: RunInfo, results: CaseResult[], scenarios: Scenario[]): string {
   const rt = ratioTable(results)
+  const targets = targetLines(results)
   const busy = results.filter((r) => r.ok && r.otherCpuPercent > BUSY_PERCENT)
   const warning = busy.length
     ? [`**${busy.length} case(s) ran while other work used more than ${BUSY_PERCENT} % of a core (the other CPU column): their numbers, and the ratios built on them, are not reliable.**`, '']
@@ -239,7 +240,7 @@ export function markdownReport(info: RunInfo, results: CaseResult[], scenarios: 
     markdown(caseTable(results)),
     '',
     ...(rt ? [markdown(rt), ''] : []),
-    ...(targetLines(results).length ? ['Targets:', '', ...targetLines(results).map((l) => `- ${l}`), ''] : []),
+    ...(targets.length ? ['Targets:', '', ...targets.map((l) => `- ${l}`), ''] : []),
     ...warning,
   ].join('\n')
 }

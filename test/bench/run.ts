@@ -267,9 +267,10 @@ async function runCase(
       for (let i = 0; i < live.length; i++) {
         const l = live[(i + round) % live.length]
         if (l.failure || !l.node) continue
-        // The node sat idle while the others took their turns, and V8 shrinks
-        // an idle process's heap: without a short run first, the measured run
-        // would start by growing it back, which a server under load never does.
+        // The node sat idle while the others took their turns: a short run
+        // first brings it back to a server under load (its heap is kept by
+        // --no-memory-reducer, see haraka-node.ts; its sockets, timers and
+        // caches are not), so the measured run does not start cold.
         const rewarm = await load.run({ ...run, port: l.node.port, messages: c.rewarm })
         if (!rewarm.ok) {
           l.failure = `re-warm: ${rewarm.detail}${harakaTail(l.node)}`
