@@ -4,7 +4,7 @@
 // The message is kept once, as received, and scanned by the bundle's own
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
-import { Connection, HarakaPlugin } from './lib/haraka-types'
+import { Connection, HarakaPlugin, Next } from './lib/haraka-types'
 import { messageOf, releaseMessage, startCapture } from './lib/message-capture'
 import { hook, skipReason } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
@@ -14,15 +14,18 @@ import { mailauthResolver } from './lib/auth/resolver'
 import { spfFromHaraka } from './lib/haraka-spf'
 import { applyRun, phaseRun } from './lib/phases/haraka'
 import { dataPhase, parseBannedExtensions } from './lib/phases/data'
+import { ScanThread } from './lib/scan-thread'
 
 export { hook_capabilities } from './lib/hook'
 
 const FILE = 'support-codes-data.ini'
 let config: PluginConfig<typeof FILE>
 let banned: { version: number; set: Set<string> } | undefined
+let thread: ScanThread | undefined
 
 export function register(this: HarakaPlugin): void {
   config = new PluginConfig(this, FILE)
+  thread = new ScanThread((level, message) => (level === 'warn' ? this.logwarn(message) : this.lognotice(message)))
   // Say at start, once, when the configured clamd does not answer, and what
   // happens to mail meanwhile.
   const { clamd, on_error } = config.own.virus
@@ -44,6 +47,22 @@ function bannedExtensions(): Set<string> {
 
 /** Messages larger than this are read back from Haraka's message stream instead of kept as they arrive. */
 const CAPTURE_MAX_BYTES = 64 * 1024 * 1024
+
+// The connections open in this process, by id: a message is scanned on the
+// thread only while another one is open. With nothing else to serve,
+// Haraka's thread would only wait for the scan, and the hand-over would add
+// to the reply's delay.
+const open = new Set<string>()
+
+export function hook_connect_init(this: HarakaPlugin, next: Next, connection: Connection): void {
+  open.add(connection.uuid)
+  next()
+}
+
+export function hook_disconnect(this: HarakaPlugin, next: Next, connection: Connection): void {
+  open.delete(connection.uuid)
+  next()
+}
 
 // At the DATA command: keep the message as it arrives (see message-capture.ts).
 export const hook_data = hook('data', function (this: HarakaPlugin, connection: Connection) {
@@ -70,6 +89,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
       self: [config.hostname()],
       raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
       banned: bannedExtensions(),
+      scan: thread && ((raw, settings) => (thread as ScanThread).facts(raw, settings, open.size > 1 ? own.scan.thread_min_bytes : 0, own.scan.timeout * 1000)),
       authenticate: (raw) => authenticate({
         raw,
         ip: connection.remote.ip,

@@ -59,6 +59,7 @@ export const SCHEMA = {
       max_archive_bytes: int(26214400, 1024), max_nested_bytes: int(10485760, 1024), max_ratio: int(100, 1),
       max_total_bytes: int(52428800, 1024), monitor,
     },
+    scan: { thread_min_bytes: int(65536), timeout: num(10, 0.1, 600) },
     virus: {
       clamd: str(''), on_error: oneOf('defer', 'defer', 'accept'), timeout: num(30, 0.1, 600),
       max_bytes: int(26214400, 1024), monitor,

@@ -8,7 +8,7 @@ import { stopwatch } from '../rig/replay'
 import { Haraka, HarakaOptions } from '../rig/haraka'
 import { TestDns } from '../rig/dns-server'
 import { Clamd, EICAR } from '../rig/clamd'
-import { sendMail } from '../rig/smtp-client'
+import { sendMail, SmtpClient } from '../rig/smtp-client'
 import { attachmentPart, mimeMessage, multipartPart, rfc822Part, uuencode } from '../rig/mime-build'
 import * as corpus from '../rig/zip-corpus'
 
@@ -274,6 +274,35 @@ describe('the archive corpus, through Haraka', () => {
       assert.ok(t0() < 15000, `${label} took ${t0()} ms in all`)
     }
     assert.equal(plain.running, true)
+  })
+})
+
+describe('the scan thread, through Haraka', () => {
+  test('with another connection open, messages are scanned on the thread and get the same answers', async (t) => {
+    // Every message on the thread: another connection stays open throughout,
+    // and [scan] thread_min_bytes=1 takes even the small ones.
+    const threaded = await node({ 'support-codes-data.ini': '[scan]\nthread_min_bytes=1\n' })
+    t.after(() => threaded.stop())
+    const idle = await SmtpClient.connect({ port: threaded.port, proxyFrom: '198.18.4.2' })
+    t.after(() => idle.close())
+    const att = (name: string, data: Buffer | string): string => mimeMessage({ attachments: [{ name, data }] })
+    const cases: Array<[string, string, string]> = [
+      ['clean, 200 KB', att('report.zip', zip({ 'report.pdf': Buffer.alloc(150 * 1024, 7) })), '250'],
+      ['banned name', att('setup.exe', 'MZ'), G1B],
+      ['banned name in a nested zip', att('outer.zip', corpus.nestedZip(3)), G1A],
+      ['a 1 GiB member inside a nested zip', att('z.zip', corpus.zipOf({ 'zeros.zip': corpus.bombZip() })), G1A],
+      ['message/partial', mimeMessage({ parts: ['Content-Type: message/partial; id="a"; number=1\r\n\r\nx\r\n'] }), G19],
+      ['WinZip exploit', att('notes.uue', 'x'), G1C],
+      ['CLSID', att('doc.{0003000-0000-0000-c000-000000000046}', 'x'), G1D],
+    ]
+    for (const [label, message, want] of cases) {
+      const line = await dataLine(threaded, message)
+      if (want === '250') assert.match(line, /^250 /, label)
+      else assert.equal(line, want, label)
+    }
+    assert.match(threaded.log, /content scan thread started/)
+    assert.doesNotMatch(threaded.log, /content scan thread: /)
+    assert.equal(threaded.running, true)
   })
 })
 

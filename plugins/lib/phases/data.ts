@@ -1,7 +1,6 @@
 // The data plugin's checks after the final dot, in order: G16 (loop), G19
 // (message/partial), G18 (the message is a program), G1A-G1D (dangerous
 // files and archives), G3/G4/G5 (clamd), R2 (SPF), G15/G1E (DMARC).
-import { gatherAttachments } from '../attachment-facts'
 import { AuthFacts } from '../auth/authenticate'
 import { attachmentCheck } from '../checks/attachments'
 import { dmarcCheck } from '../checks/dmarc'
@@ -10,7 +9,7 @@ import { contentTypeCheck, partialCheck } from '../checks/mime-content'
 import { spfCheck } from '../checks/spf'
 import { virusCheck } from '../checks/virus'
 import { clamdScan } from '../clamd'
-import { scanMime } from '../mime/scan'
+import { ContentFacts, ContentSettings, needsScan, scanContent } from '../content-scan'
 import { SettingsOf } from '../settings-schema'
 import { PhaseRun } from './run'
 
@@ -40,7 +39,11 @@ export interface DataFacts {
   banned: ReadonlySet<string>
   /** SPF and DMARC for the message (mailauth, or haraka-plugin-spf's SPF result). */
   authenticate: (raw: Buffer) => Promise<AuthFacts>
+  /** Reads what the content checks judge (scan-thread.ts); in place when absent. */
+  scan?: (raw: Buffer, settings: ContentSettings) => Promise<ContentFacts>
 }
+
+const scanInPlace = async (raw: Buffer, settings: ContentSettings): Promise<ContentFacts> => scanContent(raw, settings)
 
 /** Whether R2, G15 or G1E can fire: authentication is skipped otherwise. */
 export function needsAuth(own: DataSettings): boolean {
@@ -54,37 +57,41 @@ export async function dataPhase(run: PhaseRun, own: DataSettings, f: DataFacts):
   if (run.judge('loop', loopCheck({ received: f.received, self: f.self }, own.loop), loopSaw)) return
 
   const raw = await f.raw()
-  const a = own.attachments
-  const files = a.archives || a.banned || a.winzip || a.clsid
-  const needMime = own.mime.partial || own.mime.contenttype || files
-  const scanLimits = { maxParts: Math.max(100, a.max_entries), maxDepth: 50, maxHeaderBytes: 64 * 1024 }
-  const scan = needMime ? scanMime(raw, scanLimits) : undefined
-  if (scan?.problems.length) run.note({ msg: `mime: ${scan.problems.map((p) => `${p.kind} (${p.detail})`).join('; ')}` })
+  // SPF and DMARC start now, so their lookups overlap the content scan; they
+  // are judged in their turn, and awaited whatever is decided first, since
+  // the message's buffer is used again once this returns.
+  const auth = needsAuth(own) ? f.authenticate(raw) : undefined
+  auth?.catch(() => undefined)
+  try {
+    await judgeMessage(run, own, f, raw, auth)
+  } finally {
+    await auth?.catch(() => undefined)
+  }
+}
 
-  if (scan) {
+async function judgeMessage(run: PhaseRun, own: DataSettings, f: DataFacts, raw: Buffer, auth: Promise<AuthFacts> | undefined): Promise<void> {
+  const content = needsScan(own) ? await (f.scan ?? scanInPlace)(raw, own) : undefined
+  if (content?.problems.length) run.note({ msg: `mime: ${content.problems.join('; ')}` })
+
+  if (content) {
     // G19
     if (own.mime.partial) {
-      const contentTypes = scan.parts.map((p) => p.contentType)
-      const saw = `${scan.parts.length} MIME part(s): ${[...new Set(contentTypes)].slice(0, 8).join(', ')}`
+      const { contentTypes } = content
+      const saw = `${contentTypes.length} MIME part(s): ${[...new Set(contentTypes)].slice(0, 8).join(', ')}`
       if (run.judge('mime', partialCheck({ contentTypes }), saw, 'mime.partial')) return
     }
     // G18
     if (own.mime.contenttype) {
-      const name = scan.parts[0]?.params.name
+      const name = content.topLevelName
       const saw = name === undefined ? 'top-level Content-Type names no file' : `top-level Content-Type name="${name}"`
       if (run.judge('mime', contentTypeCheck({ topLevelName: name }), saw, 'mime.contenttype')) return
     }
     // G1A, G1B, G1C, G1D
-    if (files) {
-      const facts = gatherAttachments(raw, scan, {
-        archives: a.archives,
-        maxArchiveBytes: a.max_archive_bytes,
-        scanLimits,
-        limits: { maxDepth: a.max_depth, maxEntries: a.max_entries, maxNestedBytes: a.max_nested_bytes, maxRatio: a.max_ratio, maxTotalBytes: a.max_total_bytes },
-      })
+    const facts = content.attachments
+    if (facts) {
       const names = facts.filenames.slice(0, 8).map((n) => `"${n}"`).join(', ')
       const saw = `file names: ${names || 'none'}${facts.filenames.length > 8 ? ', ...' : ''}; ${facts.archives.length} archive(s)`
-      if (run.judge('attachments', attachmentCheck(facts, a, f.banned), saw)) return
+      if (run.judge('attachments', attachmentCheck(facts, own.attachments, f.banned), saw)) return
     }
   }
 
@@ -98,8 +105,8 @@ export async function dataPhase(run: PhaseRun, own: DataSettings, f: DataFacts):
   }
 
   // R2, G15, G1E
-  if (needsAuth(own)) {
-    const facts = await f.authenticate(raw)
+  if (auth) {
+    const facts = await auth
     // Recorded whatever is decided: quarantine and none are accepted, and
     // other plugins (or the operator) can act on them.
     run.note({
