@@ -15,7 +15,8 @@ export interface ScanRequest {
   /** The message in its first `length` bytes. */
   memory: SharedArrayBuffer
   length: number
-  settings: ContentSettings
+  /** Sent when they differ from the last request's: the thread keeps them. */
+  settings?: ContentSettings
 }
 
 export type ScanReply = { id: number; facts: ContentFacts; error?: undefined } | { id: number; error: string; facts?: undefined }
@@ -44,6 +45,8 @@ export class ScanThread {
   private nextId = 1
   private readonly spare: SharedArrayBuffer[] = []
   private downUntil = 0
+  /** The settings the current thread holds. */
+  private sent?: ContentSettings
 
   /** say() is told when the thread starts and, once per failure, why it stopped. */
   constructor(private readonly say: (level: 'notice' | 'warn', message: string) => void, private readonly file = WORKER_FILE) {}
@@ -86,7 +89,11 @@ export class ScanThread {
       const timer = setTimeout(() => this.timeout(id, timeoutMs), timeoutMs)
       this.pending.set(id, { resolve, reject, timer, memory })
       try {
-        worker.postMessage({ id, memory, length: raw.length, settings } satisfies ScanRequest)
+        // Copying the settings costs more than the rest of the request: sent when they change.
+        const req: ScanRequest = { id, memory, length: raw.length }
+        if (settings !== this.sent) req.settings = settings
+        worker.postMessage(req)
+        this.sent = settings
       } catch (err) {
         this.fail(err)
       }
@@ -142,6 +149,7 @@ export class ScanThread {
   private drop(err: ThreadDown): void {
     const w = this.worker
     this.worker = undefined
+    this.sent = undefined
     if (w) w.terminate().catch(() => undefined)
     for (const p of this.pending.values()) {
       clearTimeout(p.timer)

@@ -53,7 +53,8 @@ export class BenchHaraka {
     readonly dir: string,
     readonly port: number,
     private readonly proc: ChildProcess,
-    private readonly profiling: boolean,
+    /** Where the main thread's CPU profile goes, when profiling. */
+    private readonly cpuProfile: string | undefined,
   ) {
     const take = (d: Buffer): void => {
       const text = d.toString()
@@ -102,9 +103,9 @@ export class BenchHaraka {
       fs.mkdirSync(path.dirname(path.join(dir, 'config', name)), { recursive: true })
       fs.writeFileSync(path.join(dir, 'config', name), content)
     }
-    const prof = opts.cpuProfile
-      ? ['--cpu-prof', `--cpu-prof-dir=${path.dirname(opts.cpuProfile)}`, `--cpu-prof-name=${path.basename(opts.cpuProfile)}`]
-      : []
+    // Every thread writes a profile of its own (the data plugin's scan
+    // thread too), named by Node; stop() sorts them out of this folder.
+    const prof = opts.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${threadProfiles(opts.cpuProfile)}`] : []
     // taskset execs Haraka in its place: the child's pid is Haraka's.
     // --no-memory-reducer, for every scenario alike: V8 shrinks the heap of
     // a process that has gone idle, and each node here sits idle while the
@@ -117,7 +118,7 @@ export class BenchHaraka {
       env: { ...process.env, SC_TEST_DNS: opts.dns, YES_REALLY_DO_DISCARD: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    const node = new BenchHaraka(dir, port, proc, prof.length > 0)
+    const node = new BenchHaraka(dir, port, proc, opts.cpuProfile)
     try {
       await node.waitReady(20000)
     } catch (err) {
@@ -164,14 +165,34 @@ export class BenchHaraka {
     if (this.running) {
       // SIGTERM ends Haraka at once; SIGINT is its own shutdown, which lets
       // Node write the CPU profile.
-      this.proc.kill(this.profiling ? 'SIGINT' : 'SIGTERM')
-      const timer = setTimeout(() => this.proc.kill('SIGKILL'), this.profiling ? 15000 : 5000)
+      this.proc.kill(this.cpuProfile ? 'SIGINT' : 'SIGTERM')
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), this.cpuProfile ? 15000 : 5000)
       await this.exited
       clearTimeout(timer)
     }
+    if (this.cpuProfile) sortProfiles(this.cpuProfile)
     fs.rmSync(this.dir, { recursive: true, force: true })
     this.dropCleanup()
   }
+}
+
+function threadProfiles(cpuProfile: string): string {
+  return `${cpuProfile}.threads`
+}
+
+// Node names each profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile,
+// the main thread's with thread id 0: that one becomes cpuProfile, the
+// others <name>.thread-<id>.cpuprofile beside it.
+function sortProfiles(cpuProfile: string): void {
+  const dir = threadProfiles(cpuProfile)
+  if (!fs.existsSync(dir)) return
+  for (const file of fs.readdirSync(dir)) {
+    const tid = /^CPU\.\d+\.\d+\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1]
+    if (tid === undefined) continue
+    const to = tid === '0' ? cpuProfile : cpuProfile.replace(/\.cpuprofile$/, '') + `.thread-${tid}.cpuprofile`
+    fs.renameSync(path.join(dir, file), to)
+  }
+  fs.rmSync(dir, { recursive: true, force: true })
 }
 
 // Connects, reads the greeting and says QUIT: true on a 220 greeting.

@@ -59,6 +59,11 @@ describe('scan thread', () => {
       }
       const all = await Promise.all(MESSAGES.map(([, raw]) => th.facts(raw, SETTINGS, 1, 10000)))
       assert.deepEqual(all, MESSAGES.map(([, raw]) => scanContent(raw, SETTINGS)))
+      // New settings reach the thread with the next message.
+      const noArchives: ContentSettings = { ...SETTINGS, attachments: { ...SETTINGS.attachments, archives: false } }
+      const [, nested] = MESSAGES[2]
+      assert.equal((await th.facts(nested, noArchives, 1, 10000)).attachments?.archives.length, 0)
+      assert.equal((await th.facts(nested, SETTINGS, 1, 10000)).attachments?.archives.length, 1)
       assert.equal(th.waiting, 0)
       assert.deepEqual(said, [{ level: 'notice', message: 'content scan thread started' }])
     } finally {
@@ -96,7 +101,7 @@ describe('scan thread', () => {
     await th.close()
   })
 
-  test('a thread that hangs: that message is refused a scan (the hook lets it through), the rest are scanned in place', async (t) => {
+  test('a thread that hangs: that message fails (the hook lets it through, logged), the rest are scanned in place', async (t) => {
     const file = workerFile(t, 'require("node:worker_threads").parentPort.on("message", () => { for (;;) {} })\n')
     const { thread: th, said } = thread(file)
     const [, first] = MESSAGES[1]
