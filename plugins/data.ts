@@ -54,13 +54,13 @@ const CAPTURE_MAX_BYTES = 64 * 1024 * 1024
 // to the reply's delay.
 const open = new Set<string>()
 
-export function hook_connect_init(this: HarakaPlugin, next: Next, connection: Connection): void {
-  open.add(connection.uuid)
+export function hook_connect_init(this: HarakaPlugin, next: Next, connection?: Connection): void {
+  if (connection?.uuid) open.add(connection.uuid)
   next()
 }
 
-export function hook_disconnect(this: HarakaPlugin, next: Next, connection: Connection): void {
-  open.delete(connection.uuid)
+export function hook_disconnect(this: HarakaPlugin, next: Next, connection?: Connection): void {
+  if (connection?.uuid) open.delete(connection.uuid)
   next()
 }
 

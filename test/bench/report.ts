@@ -180,7 +180,7 @@ function legend(info: RunInfo): string[] {
   return [
     `Each case (size, sessions) starts a fresh Haraka process per scenario (node --no-memory-reducer, bare included: each node sits idle while the others take their turns, and V8 would shrink an idle heap that a server under steady load keeps), warms it up with the same load, then the scenarios take turns for ${info.repeat} measured run(s) each, each run right after a short re-warm of the same node (a tenth of a run).`,
     "msgs/s: messages over the wall clock of the load generator's run (median run); spread: half the range of the runs, relative to the median.",
-    `CPU ms/msg, Haraka CPU: the Haraka process's user+system time (/proc/PID/stat, ${info.clockTicks} ticks/s), per message and over wall time (median run).`,
+    `CPU ms/msg, Haraka CPU: the Haraka process's user+system time, all its threads (the data plugin's scan thread included), from /proc/PID/stat (${info.clockTicks} ticks/s), per message and over wall time (median run); above 100 % the process used more than one core.`,
     "peak RSS: the Haraka process's VmHWM at the end of the case (warm-up and all runs included).",
     'DNS/msg: queries the loopback DNS server answered during the run, per message.',
     `other CPU: what the rest of the machine used during the run (all but Haraka, the load generator, the DNS server and redis; steal time included), in % of one core; above ${BUSY_PERCENT} % the run shared the machine with other work.`,

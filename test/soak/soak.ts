@@ -252,10 +252,16 @@ function recipientFor(kind: Kind, n: number): string {
   }
 }
 
+const MANUAL = Buffer.alloc(96 * 1024, '%PDF-1.4 not really a manual\n')
+
 function messageFor(kind: Kind, from: string, rcpt: string, id: string): string {
   const headers = [`X-Soak-Id: ${id}`]
   if (kind === 'banned') {
-    return mimeMessage({ from, to: rcpt, headers, attachments: [{ name: 'setup.exe', data: Buffer.from('MZ not really a program') }] })
+    // Large enough for the data plugin's scan thread ([scan] thread_min_bytes).
+    return mimeMessage({
+      from, to: rcpt, headers,
+      attachments: [{ name: 'manual.pdf', data: MANUAL }, { name: 'setup.exe', data: Buffer.from('MZ not really a program') }],
+    })
   }
   if (kind === 'virus') {
     return mimeMessage({ from, to: rcpt, headers, attachments: [{ name: 'eicar.txt', type: 'text/plain', data: EICAR }] })
@@ -1051,6 +1057,7 @@ export function soakSuite(opts: SoakOptions): void {
         ['Redis down, said once', /checks that need the store let mail through until it is back/],
         ['Redis back', /is back; checks that count use it again/],
         ['clamd unreachable', /clamd \S+: (connect )?(ECONNREFUSED|ENOENT)/],
+        ['large messages scanned on the scan thread', /content scan thread started/],
         ['a virus found', /virus: sent "550 5\.7\.1 Virus found \(G3,G4,G5\)" \(clamd: Eicar-Test-Signature/],
         ['callout timed out', /callout: sent "450 4\.4\.1 \S+: The recipient's server was temporarily unavailable/],
       ]
