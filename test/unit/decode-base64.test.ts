@@ -1,9 +1,11 @@
-// The base64 decoder's fast path (whole quanta, two characters a lookup)
-// gives what the plain one-character-at-a-time reading of RFC 2045 6.8 gives,
-// on any input: junk, padding in the middle, the output cap, a reused buffer.
+// The base64 decoder (Node's own decoder on strings cut at line ends, and
+// its loop with whole quanta two characters a lookup) gives what the plain
+// one-character-at-a-time reading of RFC 2045 6.8 gives, on any input: junk,
+// padding in the middle, lines of any length, the output cap, a reused
+// buffer, and cuts between strings anywhere.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeBase64 } from '../../plugins/lib/mime/decode'
+import { decodeBase64, NATIVE_CHUNK_BYTES } from '../../plugins/lib/mime/decode'
 import { mulberry32 } from '../rig/prng'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -55,4 +57,42 @@ test('a long body with line breaks', () => {
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(rnd() * 256)
   const b64 = (data.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
   assert.deepEqual(decodeBase64(Buffer.from(b64), 0, b64.length, 1 << 20), data)
+})
+
+test('cut into strings anywhere, the answer is the same', () => {
+  const rnd = mulberry32(4648)
+  const junk = '-_=\r\n \t.!\xff\x00'
+  for (let n = 0; n < 6000; n++) {
+    const data = Buffer.alloc(Math.floor(rnd() * 600))
+    for (let i = 0; i < data.length; i++) data[i] = Math.floor(rnd() * 256)
+    // lines of one length, most often a multiple of four as mailers write them
+    const width = rnd() < 0.7 ? 4 * (1 + Math.floor(rnd() * 19)) : 1 + Math.floor(rnd() * 80)
+    const eol = rnd() < 0.8 ? '\r\n' : '\n'
+    let text = (data.toString('base64').match(new RegExp(`.{1,${width}}`, 'g')) ?? []).join(eol)
+    // now and then a character that does not belong, or padding mid-way
+    const spoil = Math.floor(rnd() * 4)
+    for (let k = 0; k < spoil; k++) {
+      const at = Math.floor(rnd() * (text.length + 1))
+      text = text.slice(0, at) + junk[Math.floor(rnd() * junk.length)] + text.slice(at)
+    }
+    const buf = Buffer.from(text, 'latin1')
+    const start = Math.min(buf.length, Math.floor(rnd() * 3))
+    const max = rnd() < 0.1 ? Math.floor(rnd() * 400) : 1 << 20
+    const want = reference(buf, start, buf.length, max)
+    for (const chunk of [0, 1, 5, 16, 64 + Math.floor(rnd() * 64), NATIVE_CHUNK_BYTES]) {
+      assert.deepEqual(decodeBase64(buf, start, buf.length, max, Buffer.allocUnsafe, chunk), want, JSON.stringify([text, start, max, chunk]))
+    }
+  }
+})
+
+test('a body larger than one string: cut at line ends, the same bytes', () => {
+  const rnd = mulberry32(76)
+  for (const size of [NATIVE_CHUNK_BYTES, 3 * NATIVE_CHUNK_BYTES + 17]) {
+    const data = Buffer.alloc(size)
+    for (let i = 0; i < data.length; i++) data[i] = Math.floor(rnd() * 256)
+    for (const width of [76, 64, 75]) {
+      const b64 = Buffer.from((data.toString('base64').match(new RegExp(`.{1,${width}}`, 'g')) ?? []).join('\r\n'))
+      assert.deepEqual(decodeBase64(b64, 0, b64.length, 1 << 30), data, `${size} bytes, lines of ${width}`)
+    }
+  }
 })
