@@ -38,6 +38,7 @@ const RETRY_MS = 60_000
 const MAX_SPARE = 8
 const MAX_SPARE_BYTES = 4 * 1024 * 1024
 const MIN_MEMORY_BYTES = 64 * 1024
+const YOUNG_MB = 8
 
 export class ScanThread {
   private worker?: Worker
@@ -103,7 +104,9 @@ export class ScanThread {
   private start(): Worker {
     if (this.worker) return this.worker
     try {
-      const w = new Worker(this.file)
+      // The scan makes short-lived strings (base64 text for Node's decoder): a
+      // small young generation keeps them from growing the heap by tens of MB.
+      const w = new Worker(this.file, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } })
       // Haraka's own handles decide when the process may end, not this thread.
       w.unref()
       w.on('message', (reply: ScanReply) => this.answer(reply))
