@@ -25,6 +25,8 @@ interface NodeEntry {
   earlier: string[]
   failures: string[]
   log: () => string
+  /** G2 refusals replayed so far: each has its own "connections open" log line. */
+  refusals: number
 }
 
 interface Tally {
@@ -47,7 +49,7 @@ export function replayMs(): number {
 }
 
 export function registerNode(port: number, configDir: string, log: () => string, dns?: string): void {
-  nodes.set(port, { configDir, dns, earlier: [], failures: [], log })
+  nodes.set(port, { configDir, dns, earlier: [], failures: [], log, refusals: 0 })
   // A new node's memory starts empty (a port can come round again).
   tallies.delete(`memory:${port}`)
 }
@@ -207,10 +209,15 @@ export class Recorder {
   // A client cannot see how many connections the server counted when it
   // decided (others connect and close meanwhile): a refusal is replayed with
   // the count the server logged for it, a greeting with this connection alone.
+  // The client can read the refusal before Haraka's log line for it has
+  // reached the rig: the line is waited for (each refusal logs one).
   async greeting(text: string): Promise<void> {
     const counters: Counters = { connections: 1 }
     if (text.startsWith('421 ')) {
-      const seen = [...this.node.log().matchAll(/\((\d+) connections open, max \d+\)/g)].pop()
+      const want = ++this.node.refusals
+      const lines = (): RegExpMatchArray[] => [...this.node.log().matchAll(/\((\d+) connections open, max \d+\)/g)]
+      for (let waited = 0; lines().length < want && waited < 3000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+      const seen = lines().pop()
       if (seen) counters.connections = Number(seen[1])
     }
     const check = await this.prepare('connect', (dir) => this.input(dir, counters, 'connect'))
