@@ -1,6 +1,7 @@
 // Settings: schema, parsing, bad values, and the package's default files.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { readSettings, isMonitor } from '../../plugins/lib/settings'
 import { SCHEMA, FileName } from '../../plugins/lib/settings-schema'
@@ -93,4 +94,25 @@ test('netList: IPv4, IPv6, CIDRs, mapped addresses, junk', () => {
   assert.equal(list.has('2001:db9::5'), false)
   assert.equal(list.has('::1'), true)
   assert.equal(list.has('not an ip'), false)
+})
+
+test('every key is on its plugin page of docs/, in a section of its own', () => {
+  const pages: Record<string, string> = {
+    'support-codes.ini': 'operator-guide.md',
+    'support-codes-connect.ini': 'connect.md',
+    'support-codes-mailfrom.ini': 'mailfrom.md',
+    'support-codes-rcpt.ini': 'rcpt.md',
+    'support-codes-data.ini': 'data.md',
+  }
+  for (const file of Object.keys(SCHEMA) as FileName[]) {
+    const page = fs.readFileSync(path.join(ROOT, 'docs', pages[file]), 'utf8')
+    const schema = SCHEMA[file] as unknown as Record<string, Record<string, unknown>>
+    for (const [section, keys] of Object.entries(schema)) {
+      assert.ok(page.includes(`[${section}]`), `docs/${pages[file]}: no [${section}]`)
+      for (const key of Object.keys(keys)) {
+        // as `key` or `[section] key`
+        if (key !== 'monitor') assert.match(page, new RegExp(`\`([^\`\n]*[\\] ])?${key}\``), `docs/${pages[file]}: [${section}] ${key} not named`)
+      }
+    }
+  }
 })
