@@ -82,6 +82,8 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
   const { own, shared } = config
   const header = (txn as unknown as { header: { get_all(name: string): string[] } }).header
   const run = phaseRun(own, shared.main.monitor)
+  // SPF and DMARC may still read the message after a refusal (see dataPhase).
+  let reading: Promise<unknown> | undefined
   try {
     await dataPhase(run, own, {
       // The Received header Haraka has just added carries this transaction's id: not counted.
@@ -90,7 +92,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
       raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
       banned: bannedExtensions(),
       scan: thread && ((raw, settings) => (thread as ScanThread).facts(raw, settings, open.size > 1 ? own.scan.thread_min_bytes : 0, own.scan.timeout * 1000)),
-      authenticate: (raw) => authenticate({
+      authenticate: (raw) => (reading = authenticate({
         raw,
         ip: connection.remote.ip,
         helo: (connection as unknown as { hello?: { host?: string } }).hello?.host ?? '',
@@ -99,11 +101,13 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
         resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout, shared.dns.cache_ttl),
         spfFromHaraka: spfFromHaraka(txn),
         maxLookupsMs: shared.dns.timeout * 3000,
-      }),
+      })),
     })
   } finally {
-    // The checks are done with the message: its buffer serves the next one.
-    releaseMessage(txn)
+    // Once nothing reads the message any more, its buffer serves the next one.
+    const release = (): void => releaseMessage(txn)
+    if (reading) reading.then(release, release)
+    else release()
   }
   return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'data', hook: 'data_post', tagAll: shared.main.tag_all })
 })

@@ -6,6 +6,7 @@ import { stopwatch } from '../rig/replay'
 import { Haraka } from '../rig/haraka'
 import { TestDns } from '../rig/dns-server'
 import { sendMail } from '../rig/smtp-client'
+import { mimeMessage } from '../rig/mime-build'
 import { makeDkimKey, signMessage } from '../rig/dkim'
 
 const IN = '198.18.7.7' // allowed by the SPF records below
@@ -13,6 +14,7 @@ const OUT = '198.18.8.8' // not allowed
 const r2 = (d: string): string => `550 5.1.0 Sender is not allowed to send from ${d}`
 const g15 = (d: string): string => `550 5.7.1 Email rejected per DMARC policy for ${d} (G15)`
 const g1e = (a: string): string => `450 4.4.0 ${a}: Temporary DMARC DNS lookup failure (G1E)`
+const G1B = '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1B)'
 
 const key = makeDkimKey('s1', 'signed.example')
 let dns: TestDns
@@ -100,6 +102,15 @@ describe('G15 and G1E: DMARC', () => {
     const t0 = stopwatch()
     assert.equal(await dataLine(h, OUT, 'alice@dmarcsilent.example', msg('alice@dmarcsilent.example')), g1e('alice@dmarcsilent.example'))
     assert.ok(t0() < 5000, `took ${t0()} ms`)
+  })
+
+  test('a refusal by the content checks does not wait for SPF and DMARC lookups', async () => {
+    // The DMARC record does not answer: judged, it would take the 1 s lookup timeout.
+    const banned = mimeMessage({ from: 'alice@dmarcsilent.example', to: 'bob@example.com', attachments: [{ name: 'setup.exe', data: 'MZ' }] })
+    const t0 = stopwatch()
+    assert.equal(await dataLine(h, OUT, 'alice@dmarcsilent.example', banned), G1B)
+    assert.ok(t0() < 800, `took ${t0()} ms`)
+    assert.equal(h.running, true)
   })
 
   test('temperror=accept accepts', async (t) => {

@@ -58,15 +58,12 @@ export async function dataPhase(run: PhaseRun, own: DataSettings, f: DataFacts):
 
   const raw = await f.raw()
   // SPF and DMARC start now, so their lookups overlap the content scan; they
-  // are judged in their turn, and awaited whatever is decided first, since
-  // the message's buffer is used again once this returns.
+  // are judged in their turn. A refusal before then does not wait for them
+  // (the caller keeps the message until they are done: authenticate may
+  // still be reading it), and their failure then goes unheard.
   const auth = needsAuth(own) ? f.authenticate(raw) : undefined
   auth?.catch(() => undefined)
-  try {
-    await judgeMessage(run, own, f, raw, auth)
-  } finally {
-    await auth?.catch(() => undefined)
-  }
+  await judgeMessage(run, own, f, raw, auth)
 }
 
 async function judgeMessage(run: PhaseRun, own: DataSettings, f: DataFacts, raw: Buffer, auth: Promise<AuthFacts> | undefined): Promise<void> {
