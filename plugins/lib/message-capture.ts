@@ -13,6 +13,8 @@
 // message is put together once in a buffer of its exact size. Haraka's
 // lines are views of the block read from the socket, one after the other,
 // so a run of them is copied at once, when the run ends.
+import { SizePool } from './size-pool'
+
 interface Capture {
   chunks: Buffer[]
   /** Bytes used in the last chunk. */
@@ -45,24 +47,13 @@ const captures = new WeakMap<object, Capture>()
 // The assembled message is the one large allocation per message left, and
 // V8 counts new buffer memory towards its heap: at 200 KB a message, that
 // alone brought several times bare Haraka's full GCs. So messages up to
-// POOL_MAX_BYTES are assembled in buffers kept for the next ones, handed
-// back by releaseMessage() when the checks are done.
-const POOL_MAX_BYTES = 4 * 1024 * 1024
-const MAX_POOLED = 16
-const pool: Buffer[] = []
-
-function backingFor(bytes: number): Buffer {
-  const i = pool.findIndex((b) => b.length >= bytes)
-  if (i >= 0) return pool.splice(i, 1)[0]
-  if (bytes > POOL_MAX_BYTES) return Buffer.allocUnsafeSlow(bytes)
-  let size = CHUNK_BYTES
-  while (size < bytes) size *= 2
-  return Buffer.allocUnsafeSlow(size)
-}
+// 4 MB are assembled in buffers kept for the next ones, handed back by
+// releaseMessage() when the checks are done.
+const pool = new SizePool<Buffer>((size) => Buffer.allocUnsafeSlow(size), (b) => b.length, 16, 4 * 1024 * 1024, CHUNK_BYTES)
 
 /** Buffers waiting to be used again (for tests). */
 export function pooledBuffers(): number {
-  return pool.length
+  return pool.size
 }
 
 export function newCapture(maxBytes: number): Capture {
@@ -132,7 +123,7 @@ export function appendLine(capture: Capture, line: Buffer): boolean {
 export function assemble(capture: Capture): Buffer {
   if (capture.message) return capture.message
   flush(capture)
-  const backing = backingFor(capture.bytes)
+  const backing = pool.take(capture.bytes)
   const message = backing.subarray(0, capture.bytes)
   capture.backing = backing
   let at = 0
@@ -194,7 +185,7 @@ export function releaseMessage(txn: object): void {
   capture.message = undefined
   // Asked again, the message comes from Haraka's own copy.
   capture.over = true
-  if (backing && backing.length <= POOL_MAX_BYTES && pool.length < MAX_POOLED) pool.push(backing)
+  if (backing) pool.give(backing)
 }
 
 /** The captured message, or Haraka's copy when there is none (or it grew too large). */

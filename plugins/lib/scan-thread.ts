@@ -9,6 +9,7 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { ContentFacts, ContentSettings, scanContent } from './content-scan'
+import { SizePool } from './size-pool'
 
 export interface ScanRequest {
   id: number
@@ -34,17 +35,14 @@ interface Pending {
 const WORKER_FILE = join(__dirname, 'scan-worker.js')
 /** After the thread failed, messages are scanned in place this long before it is started again. */
 const RETRY_MS = 60_000
-// Shared memory for messages, kept for the next ones like the capture's buffers.
-const MAX_SPARE = 8
-const MAX_SPARE_BYTES = 4 * 1024 * 1024
-const MIN_MEMORY_BYTES = 64 * 1024
 const YOUNG_MB = 8
 
 export class ScanThread {
   private worker?: Worker
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
-  private readonly spare: SharedArrayBuffer[] = []
+  // Shared memory for messages, kept for the next ones like the capture's buffers.
+  private readonly memory = new SizePool<SharedArrayBuffer>((size) => new SharedArrayBuffer(size), (m) => m.byteLength, 8, 4 * 1024 * 1024, 64 * 1024)
   private downUntil = 0
   /** The settings the current thread holds. */
   private sent?: ContentSettings
@@ -83,7 +81,7 @@ export class ScanThread {
 
   private scan(raw: Buffer, settings: ContentSettings, timeoutMs: number): Promise<ContentFacts> {
     const worker = this.start()
-    const memory = this.memoryFor(raw.length)
+    const memory = this.memory.take(raw.length)
     new Uint8Array(memory, 0, raw.length).set(raw)
     const id = this.nextId++
     return new Promise<ContentFacts>((resolve, reject) => {
@@ -126,7 +124,7 @@ export class ScanThread {
     if (!p) return
     this.pending.delete(reply.id)
     clearTimeout(p.timer)
-    this.giveBack(p.memory)
+    this.memory.give(p.memory)
     if (reply.error !== undefined) p.reject(new Error(`content scan failed: ${reply.error}`))
     else p.resolve(reply.facts)
   }
@@ -159,18 +157,5 @@ export class ScanThread {
       p.reject(err)
     }
     this.pending.clear()
-  }
-
-  private memoryFor(bytes: number): SharedArrayBuffer {
-    const i = this.spare.findIndex((m) => m.byteLength >= bytes)
-    if (i >= 0) return this.spare.splice(i, 1)[0]
-    if (bytes > MAX_SPARE_BYTES) return new SharedArrayBuffer(bytes)
-    let size = MIN_MEMORY_BYTES
-    while (size < bytes) size *= 2
-    return new SharedArrayBuffer(size)
-  }
-
-  private giveBack(memory: SharedArrayBuffer): void {
-    if (memory.byteLength <= MAX_SPARE_BYTES && this.spare.length < MAX_SPARE) this.spare.push(memory)
   }
 }
