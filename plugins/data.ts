@@ -84,6 +84,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
   const run = phaseRun(own, shared.main.monitor)
   // SPF and DMARC may still read the message after a refusal (see dataPhase).
   let reading: Promise<unknown> | undefined
+  const scanner = thread
   try {
     await dataPhase(run, own, {
       // The Received header Haraka has just added carries this transaction's id: not counted.
@@ -91,7 +92,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
       self: [config.hostname()],
       raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
       banned: bannedExtensions(),
-      scan: thread && ((raw, settings) => (thread as ScanThread).facts(raw, settings, open.size > 1 ? own.scan.thread_min_bytes : 0, own.scan.timeout * 1000)),
+      scan: scanner && ((raw, settings) => scanner.facts(raw, settings, open.size > 1 ? own.scan.thread_min_bytes : 0, own.scan.timeout * 1000)),
       authenticate: (raw) => (reading = authenticate({
         raw,
         ip: connection.remote.ip,
