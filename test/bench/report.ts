@@ -45,6 +45,8 @@ export interface RunInfo {
   clockTicks: number
   quick: boolean
   repeat: number
+  /** Warm-up messages per node, per size label, e.g. "2 KB: 3000". */
+  warmup: string[]
   seconds: number
   /** Which CPUs Haraka and the rest ran on. */
   pinning: string
@@ -178,7 +180,7 @@ function markdown(t: Table): string {
 
 function legend(info: RunInfo): string[] {
   return [
-    `Each case (size, sessions) starts a fresh Haraka process per scenario (node --no-memory-reducer, bare included: each node sits idle while the others take their turns, and V8 would shrink an idle heap that a server under steady load keeps), warms it up with the same load, then the scenarios take turns for ${info.repeat} measured run(s) each, each run right after a short re-warm of the same node (a tenth of a run).`,
+    `Each case (size, sessions) starts a fresh Haraka process per scenario (node --no-memory-reducer, bare included: each node sits idle while the others take their turns, and V8 would shrink an idle heap that a server under steady load keeps), warms it up with the same load (${info.warmup.join(', ')} messages: a fresh process runs slower for its first thousands of sessions, JIT and heap growth, which a server pays once), then the scenarios take turns for ${info.repeat} measured run(s) each, each run right after a short re-warm of the same node (a tenth of a run).`,
     "msgs/s: messages over the wall clock of the load generator's run (median run); spread: half the range of the runs, relative to the median.",
     `CPU ms/msg, Haraka CPU: the Haraka process's user+system time, all its threads (the data plugin's scan thread included), from /proc/PID/stat (${info.clockTicks} ticks/s), per message and over wall time (median run); above 100 % the process used more than one core.`,
     "peak RSS: the Haraka process's VmHWM at the end of the case (warm-up and all runs included).",
