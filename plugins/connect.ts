@@ -5,13 +5,14 @@ import constants from 'haraka-constants'
 import { PtrFacts } from './lib/checks/ptr'
 import { Lookup } from './lib/dns'
 import { Connection, HarakaPlugin } from './lib/haraka-types'
-import { hook, skipReason } from './lib/hook'
+import { hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { canonicalIp, connectPhase, gatherPtr, ptrPhase } from './lib/phases/connect'
 import { applyRun, phaseRun } from './lib/phases/haraka'
 import { CounterStore } from './lib/store'
 
-export { hook_capabilities } from './lib/hook'
+// Registered by name, once for the bundle (registerCapabilities).
+export { hook_capabilities as support_codes_capabilities } from './lib/hook'
 
 const FILE = 'support-codes-connect.ini'
 const NOTE = 'support_codes_connect'
@@ -31,6 +32,7 @@ interface ConnState {
 }
 
 export function register(this: HarakaPlugin): void {
+  registerCapabilities(this)
   config = new PluginConfig(this, FILE)
 }
 

@@ -6,7 +6,7 @@
 // (parse_body) is never turned on.
 import { Connection, HarakaPlugin, Next } from './lib/haraka-types'
 import { messageOf, releaseMessage, startCapture } from './lib/message-capture'
-import { hook, skipReason } from './lib/hook'
+import { hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { clamdPing } from './lib/clamd'
 import { authenticate } from './lib/auth/authenticate'
@@ -16,7 +16,8 @@ import { applyRun, phaseRun } from './lib/phases/haraka'
 import { dataPhase, parseBannedExtensions } from './lib/phases/data'
 import { ScanThread } from './lib/scan-thread'
 
-export { hook_capabilities } from './lib/hook'
+// Registered by name, once for the bundle (registerCapabilities).
+export { hook_capabilities as support_codes_capabilities } from './lib/hook'
 
 const FILE = 'support-codes-data.ini'
 let config: PluginConfig<typeof FILE>
@@ -24,6 +25,7 @@ let banned: { version: number; set: Set<string> } | undefined
 let thread: ScanThread | undefined
 
 export function register(this: HarakaPlugin): void {
+  registerCapabilities(this)
   config = new PluginConfig(this, FILE)
   thread = new ScanThread((level, message) => (level === 'warn' ? this.logwarn(message) : this.lognotice(message)))
   // Say at start, once, when the configured clamd does not answer, and what

@@ -2,18 +2,20 @@
 // G29 (messages per sender mailbox); see lib/phases/mailfrom.ts. Accepted
 // messages are counted for G29 when the queue takes them.
 import { HarakaPlugin, Address, Connection } from './lib/haraka-types'
-import { hook, skipReason } from './lib/hook'
+import { hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { applyRun, phaseRun } from './lib/phases/haraka'
 import { mailfromPhase, senderKey } from './lib/phases/mailfrom'
 import { countOne, recentCount } from './lib/rate-window'
 
-export { hook_capabilities } from './lib/hook'
+// Registered by name, once for the bundle (registerCapabilities).
+export { hook_capabilities as support_codes_capabilities } from './lib/hook'
 
 const FILE = 'support-codes-mailfrom.ini'
 let config: PluginConfig<typeof FILE>
 
 export function register(this: HarakaPlugin): void {
+  registerCapabilities(this)
   config = new PluginConfig(this, FILE)
 }
 

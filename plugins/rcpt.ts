@@ -4,7 +4,7 @@
 // Lookups that do not depend on the recipient start early (DNS lists at
 // connect, the sender's MX at MAIL FROM) so RCPT rarely waits.
 import { Address, Connection, HarakaPlugin } from './lib/haraka-types'
-import { decide, hook, skipReason } from './lib/hook'
+import { decide, hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { isMonitor } from './lib/settings'
 import { isUnlistable, ZoneResult } from './lib/dnsbl'
@@ -15,7 +15,8 @@ import { Callout } from './lib/callout'
 import { applyRun, phaseRun } from './lib/phases/haraka'
 import { calloutVia, keys, lookupZones, rcptLists, RcptLists, rcptPhase } from './lib/phases/rcpt'
 
-export { hook_capabilities } from './lib/hook'
+// Registered by name, once for the bundle (registerCapabilities).
+export { hook_capabilities as support_codes_capabilities } from './lib/hook'
 
 const FILE = 'support-codes-rcpt.ini'
 const NOTE = 'support_codes_rcpt'
@@ -55,6 +56,7 @@ function current(): Derived {
 }
 
 export function register(this: HarakaPlugin): void {
+  registerCapabilities(this)
   // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
   config = new PluginConfig(this, FILE, (own) => own.dnsbl.zones)
   health = new ZoneHealth(() => config.dnsUncached(), { loginfo: (m) => this.loginfo(m), logwarn: (m) => this.logwarn(m) })

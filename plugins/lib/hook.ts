@@ -95,6 +95,22 @@ export function decide(a: DecideArgs): Outcome {
   return harakaReply(entry, text, a.hook)
 }
 
+/** The plugin method registerCapabilities() names; each plugin exports hook_capabilities under it. */
+export const CAPABILITIES_METHOD = 'support_codes_capabilities'
+
+let capabilitiesBy: string | undefined
+
+/**
+ * Registers hook_capabilities for the first of the bundle's plugins loaded in
+ * this process only: every one of them can advertise the extension alone,
+ * and with all four EHLO would run the same hook four times.
+ */
+export function registerCapabilities(plugin: HarakaPlugin): void {
+  if (capabilitiesBy !== undefined && capabilitiesBy !== plugin.name) return
+  capabilitiesBy = plugin.name
+  plugin.register_hook('capabilities', CAPABILITIES_METHOD)
+}
+
 /** EHLO advertises ENHANCEDSTATUSCODES (RFC 2034): every reply carries one but G2. */
 export function hook_capabilities(next: Next, connection: Connection): void {
   try {

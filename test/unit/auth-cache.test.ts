@@ -80,3 +80,22 @@ test('a view says until when its answers hold', async () => {
   await plain('a', 'TXT')
   assert.equal(plain.validUntil(), 0)
 })
+
+test('a kept answer is given at once, the same as a lookup gives it', async () => {
+  const base = mailauthResolver([dns.address], 1, 60)
+  assert.equal(base.cached?.('kept.cached.example', 'TXT'), undefined)
+  const looked = await base.timed?.('cached.example', 'TXT')
+  const kept = base.cached?.('CACHED.example', 'TXT')
+  assert.deepEqual(kept, looked)
+  // each caller gets its own list: mailauth sorts some in place
+  assert.notEqual((kept as { value: unknown }).value, (base.cached?.('cached.example', 'TXT') as { value: unknown }).value)
+  // a kept "no such record" comes back as the same error
+  await base.timed?.('nothing.cached.example', 'TXT')
+  assert.equal(base.cached?.('nothing.cached.example', 'TXT')?.error?.code, 'ENOTFOUND')
+  // past the deadline of a message even a kept answer is a timeout, as before
+  const late = messageResolver(base, Date.now() - 1)
+  await assert.rejects(late('cached.example', 'TXT'), { code: 'ETIMEOUT' })
+  dns.queries = []
+  assert.deepEqual(await messageResolver(base, Date.now() + 5000)('cached.example', 'TXT'), (kept as { value: unknown }).value)
+  assert.equal(dns.queries.length, 0)
+})

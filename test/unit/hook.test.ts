@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import constants from 'haraka-constants'
-import { hook, skipReason, hook_capabilities, decide } from '../../plugins/lib/hook'
+import { hook, skipReason, hook_capabilities, decide, registerCapabilities, CAPABILITIES_METHOD } from '../../plugins/lib/hook'
 import { netList } from '../../plugins/lib/netlist'
 import { Connection, HarakaPlugin, ResultStore } from '../../plugins/lib/haraka-types'
 
@@ -72,6 +72,17 @@ test('EHLO gets ENHANCEDSTATUSCODES once', () => {
   hook_capabilities(() => { nexts++ }, c)
   assert.deepEqual(c.capabilities, ['PIPELINING', 'ENHANCEDSTATUSCODES'])
   assert.equal(nexts, 2)
+})
+
+test('the capabilities hook is registered by the first of the plugins only', () => {
+  const registered: string[] = []
+  const plugin = (name: string): HarakaPlugin => ({ ...fakePlugin(), name, register_hook: (h, m) => registered.push(`${name} ${h} ${m}`) })
+  registerCapabilities(plugin('support-codes/connect'))
+  registerCapabilities(plugin('support-codes/mailfrom'))
+  registerCapabilities(plugin('support-codes/data'))
+  // The same plugin loaded again registers again.
+  registerCapabilities(plugin('support-codes/connect'))
+  assert.deepEqual(registered, [`support-codes/connect capabilities ${CAPABILITIES_METHOD}`, `support-codes/connect capabilities ${CAPABILITIES_METHOD}`])
 })
 
 test('decide: refusal and monitor are recorded', () => {
