@@ -69,17 +69,19 @@ function build(servers: readonly string[], timeoutSec: number, cacheSec: number)
   const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1 })
   if (servers.length) resolver.setServers([...servers])
   const cache = new AnswerCache<Kept>(cacheSec * 1000)
-  const cached = (name: string, rrtype: string): TimedAnswer | undefined => {
-    const hit = cache.entry(`${rrtype}:${name.toLowerCase()}`)
+  const keyOf = (name: string, rrtype: string): string => `${rrtype}:${name.toLowerCase()}`
+  const kept = (key: string): TimedAnswer | undefined => {
+    const hit = cache.entry(key)
     if (!hit) return undefined
-    const kept = hit.value
-    if ('value' in kept) return { value: Array.isArray(kept.value) ? kept.value.slice() : kept.value, expires: hit.expires }
-    return { error: dnsError(kept.code, kept.message), expires: hit.expires }
+    const k = hit.value
+    if ('value' in k) return { value: Array.isArray(k.value) ? k.value.slice() : k.value, expires: hit.expires }
+    return { error: dnsError(k.code, k.message), expires: hit.expires }
   }
+  const cached = (name: string, rrtype: string): TimedAnswer | undefined => kept(keyOf(name, rrtype))
   const timed = async (name: string, rrtype: string): Promise<TimedAnswer> => {
-    const hit = cached(name, rrtype)
+    const key = keyOf(name, rrtype)
+    const hit = kept(key)
     if (hit) return hit
-    const key = `${rrtype}:${name.toLowerCase()}`
     try {
       const value = await withTimeout(resolver.resolve(name, rrtype), totalMs, `${rrtype} ${name}`)
       const expires = cache.set(key, { value })
@@ -136,17 +138,19 @@ export function messageResolver(base: MailauthResolver, deadline: number): Messa
     let answer = answers.get(key)
     if (!answer) {
       const left = deadline - Date.now()
-      const lookup = (): Promise<TimedAnswer> =>
-        base.timed
-          ? base.timed(name, rrtype)
-          : base(name, rrtype).then((value) => ({ value, expires: 0 }), (error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
       // A kept answer needs no timer: a message from a known sender asks nothing of the DNS.
       const kept = left > 0 ? base.cached?.(name, rrtype) : undefined
-      answer = kept
-        ? Promise.resolve(kept)
-        : left > 0
-          ? withTimeout(Promise.resolve().then(lookup), left, `${rrtype} ${name}`).catch((error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
-          : Promise.resolve({ error: dnsError('ETIMEOUT', `${rrtype} ${name}: time limit of the evaluation reached`), expires: 0 })
+      if (kept) {
+        answer = Promise.resolve(kept)
+      } else if (left <= 0) {
+        answer = Promise.resolve({ error: dnsError('ETIMEOUT', `${rrtype} ${name}: time limit of the evaluation reached`), expires: 0 })
+      } else {
+        const lookup = (): Promise<TimedAnswer> =>
+          base.timed
+            ? base.timed(name, rrtype)
+            : base(name, rrtype).then((value) => ({ value, expires: 0 }), (error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
+        answer = withTimeout(Promise.resolve().then(lookup), left, `${rrtype} ${name}`).catch((error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
+      }
       answers.set(key, answer)
     }
     return answer
