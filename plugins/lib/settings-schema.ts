@@ -25,8 +25,11 @@ export const SHARED_FILE = 'support-codes.ini'
 export const SCHEMA = {
   'support-codes.ini': {
     main: { monitor: bool(false), tag_all: bool(false), allow: list() },
-    dns: { servers: list(), timeout: num(5, 0.1, 60), cache_ttl: int(60, 0, 86400) },
-    store: { backend: oneOf('memory', 'memory', 'redis'), timeout: num(0.5, 0.01, 10) },
+    dns: { servers: list(), timeout: num(5, 0.1, 60), cache_ttl: int(60, 0, 86400), max_lookups: int(30, 1, 1000) },
+    store: {
+      backend: oneOf('memory', 'memory', 'redis'), timeout: num(0.5, 0.01, 10), ipv6_prefix: int(64, 32, 128),
+      max_keys: int(1000000, 1000),
+    },
   },
   'support-codes-connect.ini': {
     concurrency: { max: int(10), monitor },
@@ -45,7 +48,7 @@ export const SCHEMA = {
     recipients: { domains: list(), at: oneOf('rcpt', 'rcpt', 'data'), monitor },
     callout: {
       enabled: bool(false), domains: list(), routes: list(), timeout: num(10, 0.1, 300), cache_ttl: int(3600),
-      negative_ttl: int(600), max_per_server: int(5, 1), monitor,
+      negative_ttl: int(600), max_per_server: int(5, 1), max_per_client: int(3, 1), max_queue: int(100, 1), monitor,
     },
     sender_blocks: { enabled: bool(true), monitor },
     mailbox_rate: { limit: int(0), period: int(3600, 1), monitor },
@@ -55,17 +58,25 @@ export const SCHEMA = {
     mime: { partial: bool(true), contenttype: bool(true), monitor },
     attachments: {
       archives: bool(true), banned: bool(true), winzip: bool(true), clsid: bool(true),
-      max_depth: int(5), max_entries: int(1000, 1), unsafe_archive: oneOf('reject', 'reject', 'accept'),
+      max_depth: int(5), max_entries: int(1000, 1), unsafe_archive: oneOf('reject', 'reject', 'defer', 'accept'),
       max_archive_bytes: int(26214400, 1024), max_nested_bytes: int(10485760, 1024), max_ratio: int(100, 1),
       max_total_bytes: int(52428800, 1024), monitor,
     },
-    scan: { thread_min_bytes: int(65536), timeout: num(10, 0.1, 600) },
+    scan: {
+      thread_min_bytes: int(65536), in_place_max_bytes: int(1048576, 0), timeout: num(10, 0.1, 600),
+      max_parts: int(1000, 1), max_depth: int(50, 1, 1000), max_header_bytes: int(102400, 1024),
+      max_header_lines: int(1000, 10), max_encoded_messages: int(3, 0, 20), max_kept_bytes: int(268435456, 1048576),
+      defer: list('timeout', 'memory'),
+    },
     virus: {
       clamd: str(''), on_error: oneOf('defer', 'defer', 'accept'), timeout: num(30, 0.1, 600),
       max_bytes: int(26214400, 1024), monitor,
     },
     spf: { reject_fail: bool(true), monitor },
-    dmarc: { reject: bool(true), temperror: oneOf('defer', 'defer', 'accept'), monitor },
+    dmarc: {
+      reject: bool(true), temperror: oneOf('defer', 'defer', 'accept'), max_from_domains: int(10, 1, 100),
+      max_dkim_signatures: int(10, 1, 100), monitor,
+    },
   },
 } as const
 

@@ -36,7 +36,7 @@ export interface AttachmentConfig {
   banned: boolean
   winzip: boolean
   clsid: boolean
-  unsafe_archive: 'reject' | 'accept'
+  unsafe_archive: 'reject' | 'defer' | 'accept'
 }
 
 export function attachmentCheck(facts: AttachmentFacts, cfg: AttachmentConfig, banned: ReadonlySet<string>): Verdict | undefined {
@@ -45,6 +45,7 @@ export function attachmentCheck(facts: AttachmentFacts, cfg: AttachmentConfig, b
       const bad = a.entries.find((e) => banned.has(extensionOf(e)))
       if (bad) return { id: 'G1A', reason: `${a.attachment} holds ${bad}` }
       if (a.unsafe && cfg.unsafe_archive === 'reject') return { id: 'G1A', reason: `${a.attachment} cannot be shown safe: ${a.unsafe}` }
+      if (a.unsafe && cfg.unsafe_archive === 'defer') return { id: 'SCAN-TEMP', reason: `${a.attachment} cannot be shown safe: ${a.unsafe}` }
     }
   }
   if (cfg.banned) {
