@@ -81,7 +81,9 @@ export interface DecideArgs {
  * monitor mode (the code that would have been sent is logged and recorded).
  */
 export function decide(a: DecideArgs): Outcome {
-  const { entry, text, line } = renderVerdict(a.verdict, a.phase, { tagAll: a.tagAll })
+  const { entry, text, line, missing } = renderVerdict(a.verdict, a.phase, { tagAll: a.tagAll })
+  // A bug of the check, not the sender's doing: the row's fixed text still goes out, and the log says why.
+  if (missing.length) a.connection.logerror(a.plugin, `${a.check}: no value for ${missing.join(', ')}; the row's fixed text was used`)
   const count = countCode(entry.id, a.monitor)
   const why = a.verdict.reason ? ` (${a.verdict.reason})` : ''
   if (a.monitor) {

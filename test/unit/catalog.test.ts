@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { CATALOG, CodeId, PROVIDER_ROWS, entryFor } from '../../plugins/lib/catalog'
-import { renderLine, renderVerdict, isUntagged } from '../../plugins/lib/render'
+import { MAX_LINE, renderLine, renderVerdict, isUntagged } from '../../plugins/lib/render'
 import { codesMarkdown } from '../../plugins/lib/codes-doc'
 
 const ROOT = path.resolve(__dirname, '..', '..', '..')
@@ -75,12 +75,58 @@ test('tag_all appends the code to the six untagged replies only', () => {
   assert.equal(renderLine(entryFor('G16'), {}, { tagAll: true }), '450 4.4.6 Routing loop detected (G16)')
 })
 
-test('variables: required, and control characters dropped', () => {
-  assert.throws(() => renderLine(entryFor('G1F'), {}), /no value for \{IP\}/)
+test('variables: a missing one leaves the row\'s fixed text; anything but printable ASCII is replaced', () => {
+  const missing = renderVerdict({ id: 'G1F' }, 'connect')
+  assert.equal(missing.line, '450 4.7.1 Client host {IP} has no PTR record (G1F)')
+  assert.deepEqual(missing.missing, ['{IP}'])
   assert.equal(
     renderVerdict({ id: 'G8/G9', vars: { email: 'bob@x.example\r\n250 OK' } }, 'data').line,
-    '550 5.1.1 bob@x.example250 OK: Email address could not be found, or was misspelled (G8, G9)',
+    '550 5.1.1 bob@x.example??250 OK: Email address could not be found, or was misspelled (G8, G9)',
   )
+  // C1 controls, U+2028, non-ASCII letters
+  assert.equal(
+    renderVerdict({ id: 'GE', vars: { email: 'a\u0085b\u2028c\u00e9@x.example' } }, 'rcpt').line,
+    '554 5.7.1 a?b?c?@x.example: Sender address rejected: Blocked by this recipient',
+  )
+})
+
+test('one pass: placeholder text inside a value is sent as it is', () => {
+  for (const email of ['${zone}@blocked.example', '"{DMARC DOMAIN}"@blocked.example', '{EMAIL}@blocked.example', '${ip}{IP}${result}@x']) {
+    assert.equal(
+      renderVerdict({ id: 'GE', vars: { email } }, 'rcpt').line,
+      `554 5.7.1 ${email}: Sender address rejected: Blocked by this recipient`,
+    )
+  }
+  assert.equal(
+    renderVerdict({ id: 'G31', vars: { ip: '{IP}', zone: '${result}', result: '${zone}' } }, 'rcpt').line,
+    '554 5.7.1 ACL dns_rbl; Client host [{IP}] blocked using ${result}=${zone} Senderscore. Please visit https://senderscore.org/rtbl/ for more information on why this message could not be delivered (G31)',
+  )
+})
+
+test('every line is at most 512 octets with CRLF: the longest values are cut, the row\'s text stays whole', () => {
+  const long = `"${'x'.repeat(22000)}"@sender.example`
+  const g1e = renderVerdict({ id: 'G1E', vars: { email: long } }, 'data').line
+  assert.equal(g1e.length, MAX_LINE)
+  assert.ok(g1e.startsWith('450 4.4.0 "xxxx'))
+  assert.ok(g1e.endsWith('...: Temporary DMARC DNS lookup failure (G1E)'))
+  // several values: each gets a fair share, short ones are kept whole
+  const g31 = renderVerdict({ id: 'G31', vars: { ip: '198.18.0.1', zone: 'z'.repeat(600), result: 'r'.repeat(600) } }, 'rcpt').line
+  assert.ok(g31.length <= MAX_LINE && g31.length >= MAX_LINE - 1, String(g31.length))
+  assert.ok(g31.includes('[198.18.0.1]'))
+  assert.ok(g31.endsWith('for more information on why this message could not be delivered (G31)'))
+  const zoneCut = /using (z+\.\.\.)=(r+\.\.\.) /.exec(g31)
+  assert.ok(zoneCut)
+  assert.ok(Math.abs(zoneCut[1].length - zoneCut[2].length) <= 1)
+  // tag_all's suffix counts too
+  const ge = renderVerdict({ id: 'GE', vars: { email: 'a'.repeat(1000) } }, 'rcpt', { tagAll: true }).line
+  assert.equal(ge.length, MAX_LINE)
+  assert.ok(ge.endsWith('...: Sender address rejected: Blocked by this recipient (GE)'))
+  for (const e of CATALOG) {
+    const vars = { ip: '9'.repeat(700), email: 'e'.repeat(700), zone: 'z'.repeat(700), result: 'r'.repeat(700), mailFromDomain: 'm'.repeat(700), dmarcDomain: 'd'.repeat(700) }
+    const line = renderVerdict({ id: e.id as CodeId, vars }, e.phase, { tagAll: true }).line
+    assert.ok(line.length <= MAX_LINE, `${e.id}: ${line.length}`)
+    assert.match(line, /^[\x20-\x7e]+$/)
+  }
 })
 
 test('entryFor prefers the row of the phase', () => {

@@ -100,3 +100,12 @@ test('decide: refusal and monitor are recorded', () => {
   assert.match(notices[0], /^null_sender: sent "550 5\.0\.0 Sender is not allowed to send with empty mail_from" \[G34 #\d+\]$/)
   assert.match(notices[1], /^monitor: null_sender would send .*; accepted \[G34 #1\]$/)
 })
+
+test('decide: a verdict without a value its line needs still refuses, with the row\'s fixed text, and says why', () => {
+  const results: ResultStore = { add: () => undefined, push: () => undefined, get: () => undefined }
+  const errors: string[] = []
+  const c = { ...conn('192.0.2.1'), lognotice: () => undefined, logerror: (_p: unknown, m: string) => errors.push(m) } as unknown as Connection
+  const out = decide({ plugin: fakePlugin(), connection: c, results, phase: 'rcpt', hook: 'rcpt', check: 'recipients', verdict: { id: 'G8/G9' }, monitor: false, tagAll: false })
+  assert.deepEqual(out, { retval: constants.deny, msg: '5.1.1 {EMAIL}: Email address could not be found, or was misspelled (G8, G9)' })
+  assert.deepEqual(errors, ["recipients: no value for {EMAIL}; the row's fixed text was used"])
+})
