@@ -2,7 +2,7 @@
 // that calls next() exactly once whatever happens, the skip rules, and the one
 // path from a check's verdict to results, log and reply.
 import { Phase } from './catalog'
-import { countCode } from './counters'
+import { countCode, countFailOpen } from './counters'
 import { Connection, HarakaPlugin, Next, ResultStore } from './haraka-types'
 import { harakaReply, HarakaReply, HookPhase } from './haraka-reply'
 import { NetList } from './netlist'
@@ -38,7 +38,7 @@ export function hook<A extends unknown[]>(
     }
     const fail = (err: unknown): void => {
       try {
-        this.logerror(`${label} failed, letting the mail through: ${describe(err)}`)
+        this.logerror(`${label} failed, letting the mail through [fail-open bug #${countFailOpen('bug')}]: ${describe(err)}`)
       } catch {
         // logging must not stop next() from being called
       }
