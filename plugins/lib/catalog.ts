@@ -171,6 +171,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     meaning: 'clamd could not scan the message and [virus] on_error=defer',
   },
   {
+    id: 'MX-TEMP', source: 'bundle', codes: [], kind: 'deferral', phase: 'rcpt', smtp: 450, enhanced: '4.4.3',
+    template: "4.4.3 {EMAIL}: Sender domain's MX lookup failed, try again later",
+    meaning: 'the MAIL FROM domain\'s MX lookup failed temporarily while support-codes.mx_blocklist is in use and [sender_mx] dns_error=defer',
+  },
+  {
     id: 'SCAN-TEMP', source: 'bundle', codes: [], kind: 'deferral', phase: 'data', smtp: 451, enhanced: '4.3.0',
     template: '4.3.0 Message could not be scanned, try again later',
     meaning: 'the message reached a scan limit named in [scan] defer (the scan timed out, or the memory for messages in scan was used up)',
@@ -184,7 +189,7 @@ export const PROVIDER_ROWS: readonly CatalogEntry[] = CATALOG.filter((e) => e.so
 export type CodeId =
   | 'G2' | 'G1F' | 'G6' | 'G30' | 'G28' | 'G16' | 'G1E' | 'G1A' | 'G29' | 'G34'
   | 'G8/G9' | 'G7' | 'GE' | 'G14' | 'G31' | 'G32' | 'R2' | 'G3/G4/G5' | 'G15'
-  | 'G18' | 'G19' | 'G1B' | 'G1C' | 'G1D' | 'VIRUS-TEMP' | 'SCAN-TEMP'
+  | 'G18' | 'G19' | 'G1B' | 'G1C' | 'G1D' | 'VIRUS-TEMP' | 'SCAN-TEMP' | 'MX-TEMP'
 
 /**
  * The entry for an id, preferring the row of the given phase. G8/G9 and G1A

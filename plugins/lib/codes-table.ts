@@ -29,6 +29,7 @@ export const CHECK_OF: Record<string, string> = {
   G1D: 'support-codes-data.ini [attachments] clsid',
   'G3/G4/G5': 'support-codes-data.ini [virus]',
   'VIRUS-TEMP': 'support-codes-data.ini [virus] on_error',
+  'MX-TEMP': 'support-codes-rcpt.ini [sender_mx] dns_error',
   'SCAN-TEMP': 'support-codes-data.ini [scan] defer',
   R2: 'support-codes-data.ini [spf]',
   G15: 'support-codes-data.ini [dmarc]',

@@ -44,7 +44,7 @@ export const SCHEMA = {
     senderscore: { zone: str('bl.score.senderscore.com'), code: oneOf('G31', 'G31', 'G32'), listed: list('127.0.0.2'), ipv6: bool(false) },
     spamhaus_xbl: { zone: str('xbl.spamhaus.org'), code: oneOf('G32', 'G31', 'G32'), listed: list('127.0.0.4/30'), ipv6: bool(false) },
     new_ip: { limit: int(0), period: int(3600, 1), probation: int(86400, 1), untrusted_min: int(10), untrusted_ratio: num(0.5, 0, 1), monitor },
-    sender_mx: { enabled: bool(true), monitor },
+    sender_mx: { enabled: bool(true), dns_error: oneOf('defer', 'defer', 'accept'), monitor },
     recipients: { domains: list(), at: oneOf('rcpt', 'rcpt', 'data'), monitor },
     callout: {
       enabled: bool(false), domains: list(), routes: list(), timeout: num(10, 0.1, 300), cache_ttl: int(3600),

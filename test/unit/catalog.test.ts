@@ -137,7 +137,7 @@ test('entryFor prefers the row of the phase', () => {
 
 test('the bundle\'s own replies: outside the table, never tagged', () => {
   const own = CATALOG.filter((e) => e.source === 'bundle')
-  assert.deepEqual(own.map((e) => e.id), ['VIRUS-TEMP', 'SCAN-TEMP'])
+  assert.deepEqual(own.map((e) => e.id), ['VIRUS-TEMP', 'MX-TEMP', 'SCAN-TEMP'])
   assert.equal(renderLine(entryFor('VIRUS-TEMP'), {}, { tagAll: true }), '451 4.3.0 Virus scanner unavailable, try again later')
   assert.equal(renderLine(entryFor('SCAN-TEMP'), {}, { tagAll: true }), '451 4.3.0 Message could not be scanned, try again later')
 })
