@@ -69,7 +69,7 @@ export function hook_disconnect(this: HarakaPlugin, next: Next, connection?: Con
 // At the DATA command: keep the message as it arrives (see message-capture.ts).
 export const hook_data = hook('data', function (this: HarakaPlugin, connection: Connection) {
   const txn = connection.transaction
-  if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES)
+  if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes)
   return undefined
 })
 

@@ -13,7 +13,27 @@
 // message is put together once in a buffer of its exact size. Haraka's
 // lines are views of the block read from the socket, one after the other,
 // so a run of them is copied at once, when the run ends.
+//
+// The memory all of this holds is bounded for the process: every byte kept
+// (captures under way, assembled messages, messages read back from the
+// stream) is counted until it is given back, and a message that would take
+// the count past the budget ([scan] max_kept_bytes) is not kept: messageOf()
+// rejects with MemoryBudgetExceeded, which the data plugin answers with a
+// deferral. The count is given back by releaseMessage(), or when the
+// transaction ends without one (RSET, a timeout, a disconnect mid-DATA:
+// Haraka destroys the transaction's message stream on every reset).
 import { SizePool } from './size-pool'
+
+/** [scan] max_kept_bytes when a capture is started without one (the setting's default). */
+export const DEFAULT_MAX_KEPT_BYTES = 256 * 1024 * 1024
+
+/** The message was not kept: the process's memory for messages in scan is used up. */
+export class MemoryBudgetExceeded extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MemoryBudgetExceeded'
+  }
+}
 
 interface Capture {
   chunks: Buffer[]
@@ -22,27 +42,47 @@ interface Capture {
   /** Lines not copied yet: a view of their memory, extended while the next line follows on. */
   run?: { memory: ArrayBufferLike; start: number; end: number }
   bytes: number
+  /** Lines are no longer copied (past maxBytes, refused, released or ended). */
   over: boolean
+  /** Set when the budget ran out: why the message cannot be had. */
+  refused?: string
+  /** Bytes this capture counts in the process total now. */
+  held: number
   /** The message once put together (messageOf). */
   message?: Buffer
   /** The pooled buffer the message is a view of, until releaseMessage(). */
   backing?: Buffer
   /** Past this many bytes the copy is dropped (the message is read back from Haraka's stream). */
   maxBytes: number
+  /** Bytes all messages in the process may hold together. */
+  budget: number
+  /** Stops a read of Haraka's stream under way (the transaction ended, or the message was released). */
+  cancelRead?: (why: Error) => void
+}
+
+interface MessageStream {
+  get_data(cb: (b: Buffer) => void): void
+  destroy?: () => void
 }
 
 interface DataTransaction {
   add_data(line: Buffer | string): void
-  message_stream?: { get_data(cb: (b: Buffer) => void): void }
+  message_stream?: MessageStream
+  /** Bytes Haraka received for the message (its own count). */
+  data_bytes?: number
 }
 
 export const CHUNK_BYTES = 64 * 1024
 /** Chunks kept for the next messages: enough for a few large ones at a time. */
 const MAX_SPARE = 32
-const spare: Buffer[] = []
 const DOT = 0x2e
 
+// Chunks kept for the next messages; dropped when unused for a while (size-pool.ts).
+const spare = new SizePool<Buffer>((size) => Buffer.allocUnsafeSlow(size), (b) => b.length, MAX_SPARE, CHUNK_BYTES, CHUNK_BYTES)
+
 const captures = new WeakMap<object, Capture>()
+/** A transaction's message stream to its capture: the stream's destroy() ends the capture. */
+const byStream = new WeakMap<object, Capture>()
 
 // The assembled message is the one large allocation per message left, and
 // V8 counts new buffer memory towards its heap: at 200 KB a message, that
@@ -51,18 +91,44 @@ const captures = new WeakMap<object, Capture>()
 // releaseMessage() when the checks are done.
 const pool = new SizePool<Buffer>((size) => Buffer.allocUnsafeSlow(size), (b) => b.length, 16, 4 * 1024 * 1024, CHUNK_BYTES)
 
+/** Bytes of messages held in this process now, all captures together. */
+let kept = 0
+/** The budget of the capture started last, for reads of transactions never captured. */
+let lastBudget = DEFAULT_MAX_KEPT_BYTES
+
+// A transaction dropped without its stream destroyed (Haraka skips that when
+// a second reset overtakes the first) still gives its bytes back, when it
+// is collected. Its buffers are not pooled then: nothing says who read them last.
+const collected = new FinalizationRegistry<Capture>((capture) => {
+  capture.backing = undefined
+  capture.message = undefined
+  release(capture)
+  giveBack(capture)
+})
+
+/** Bytes of messages held in this process now (for tests and the log). */
+export function keptBytes(): number {
+  return kept
+}
+
 /** Buffers waiting to be used again (for tests). */
 export function pooledBuffers(): number {
   return pool.size
 }
 
-export function newCapture(maxBytes: number): Capture {
-  return { chunks: [], used: 0, bytes: 0, over: false, maxBytes }
+export function newCapture(maxBytes: number, budget = DEFAULT_MAX_KEPT_BYTES): Capture {
+  return { chunks: [], used: 0, bytes: 0, over: false, held: 0, maxBytes, budget }
 }
 
 /** How many chunks wait to be used again (for tests). */
 export function spareChunks(): number {
-  return spare.length
+  return spare.size
+}
+
+function giveBack(capture: Capture): void {
+  kept -= capture.held
+  capture.held = 0
+  if (capture.cancelRead) capture.cancelRead(new Error('message released'))
 }
 
 /** Copies bytes to the end of the chunks. */
@@ -71,7 +137,7 @@ function copyIn(capture: Capture, bytes: Uint8Array): void {
   while (src < bytes.length) {
     let chunk = capture.chunks[capture.chunks.length - 1]
     if (!chunk || capture.used === chunk.length) {
-      chunk = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)
+      chunk = spare.take(CHUNK_BYTES)
       capture.chunks.push(chunk)
       capture.used = 0
     }
@@ -89,23 +155,41 @@ function flush(capture: Capture): void {
   copyIn(capture, new Uint8Array(run.memory, run.start, run.end - run.start))
 }
 
+/** The chunks go back for the next message. */
 function release(capture: Capture): void {
   capture.run = undefined
-  for (const chunk of capture.chunks) if (spare.length < MAX_SPARE) spare.push(chunk)
+  for (const chunk of capture.chunks) spare.give(chunk)
   capture.chunks = []
   capture.used = 0
 }
 
-/** Adds line (without its stuffed dot) to the end of the capture; false once past its maxBytes. */
+/** Stops copying: the chunks and their count go back. */
+function drop(capture: Capture): void {
+  capture.over = true
+  capture.bytes = 0
+  release(capture)
+  giveBack(capture)
+}
+
+/**
+ * Adds line (without its stuffed dot) to the end of the capture; false once
+ * past its maxBytes, or when the process holds its budget of message bytes.
+ */
 export function appendLine(capture: Capture, line: Buffer): boolean {
   const from = line[0] === DOT ? 1 : 0
-  if (capture.bytes + line.length - from > capture.maxBytes) {
-    capture.over = true
-    capture.bytes = 0
-    release(capture)
+  const n = line.length - from
+  if (capture.bytes + n > capture.maxBytes) {
+    drop(capture)
     return false
   }
-  capture.bytes += line.length - from
+  if (kept + n > capture.budget) {
+    capture.refused = `the messages in scan hold ${kept} bytes; [scan] max_kept_bytes is ${capture.budget}`
+    drop(capture)
+    return false
+  }
+  capture.bytes += n
+  capture.held += n
+  kept += n
   const start = line.byteOffset + from
   const end = line.byteOffset + line.length
   const run = capture.run
@@ -137,7 +221,23 @@ export function assemble(capture: Capture): Buffer {
   return message
 }
 
+/**
+ * Done with the capture: its chunks and message buffer go back for the next
+ * message, and its bytes to the process budget. Asked again, the message
+ * comes from Haraka's own copy.
+ */
+export function releaseCapture(capture: Capture): void {
+  const backing = capture.backing
+  capture.backing = undefined
+  capture.message = undefined
+  capture.over = true
+  release(capture)
+  giveBack(capture)
+  if (backing) pool.give(backing)
+}
+
 type AddData = (this: DataTransaction, line: Buffer | string) => void
+type Destroy = (this: object) => void
 
 /** Haraka's add_data wrapped: the capture's copy first, then Haraka's own. */
 function capturing(original: AddData): AddData {
@@ -148,52 +248,117 @@ function capturing(original: AddData): AddData {
   }
 }
 
-/** Prototypes whose add_data already copies (once per process). */
-const wrapped = new WeakSet<object>()
-
-export function startCapture(txn: DataTransaction, maxBytes: number): void {
-  if (captures.has(txn) || typeof txn.add_data !== 'function') return
-  const capture = newCapture(maxBytes)
-  captures.set(txn, capture)
-  // Haraka's transactions share add_data through their class: wrapped there,
-  // once. A function of its own on each transaction would give every one a
-  // hidden class of its own and make Haraka's per-line call site see a new
-  // function for every message, which V8 cannot inline.
-  let owner: object | null = txn
-  while (owner && !Object.hasOwn(owner, 'add_data')) owner = Object.getPrototypeOf(owner) as object | null
-  if (!owner) return
-  if (owner === txn) {
-    // add_data is the object's own (not a Haraka transaction): wrapped on it.
-    txn.add_data = capturing(txn.add_data)
-    return
+// Haraka destroys a transaction's message stream when the transaction ends,
+// whichever way it ends. A message handed out by messageOf() stays counted
+// until releaseMessage(): the checks may still be reading it.
+function ending(original: Destroy): Destroy {
+  return function (this: object): void {
+    const capture = byStream.get(this)
+    if (capture) {
+      byStream.delete(this)
+      capture.over = true
+      capture.cancelRead?.(new Error('transaction ended'))
+      if (!capture.message) releaseCapture(capture)
+    }
+    return original.call(this)
   }
-  if (wrapped.has(owner)) return
-  const proto = owner as { add_data: AddData }
-  proto.add_data = capturing(proto.add_data)
-  wrapped.add(owner)
+}
+
+/** Objects whose method was wrapped already, by method name (once per process). */
+const wrapped = { add_data: new WeakSet<object>(), destroy: new WeakSet<object>() }
+
+/**
+ * Wraps obj's method where it is defined: on the object itself when it is
+ * its own (not a Haraka transaction). Haraka's transactions (and streams)
+ * share theirs through their class: wrapped there, once. A function
+ * of its own on each object would give every one a hidden class of its own
+ * and make Haraka's per-line call site see a new function for every message,
+ * which V8 cannot inline.
+ */
+function wrapMethod<F>(obj: object, name: 'add_data' | 'destroy', wrap: (original: F) => F): void {
+  let owner: object | null = obj
+  while (owner && !Object.hasOwn(owner, name)) owner = Object.getPrototypeOf(owner) as object | null
+  if (!owner || wrapped[name].has(owner)) return
+  const holder = owner as Record<typeof name, F>
+  holder[name] = wrap(holder[name])
+  wrapped[name].add(owner)
+}
+
+/** Follows the transaction's end, so that its bytes go back whatever happens. */
+function track(txn: DataTransaction, capture: Capture): void {
+  captures.set(txn, capture)
+  collected.register(txn, capture)
+  const stream = txn.message_stream
+  if (stream && typeof stream.destroy === 'function') {
+    byStream.set(stream, capture)
+    wrapMethod<Destroy>(stream, 'destroy', ending)
+  }
 }
 
 /**
- * Done with the message: its buffer goes back for the next one. The Buffer
- * messageOf() gave must not be used after this.
+ * Keeps the transaction's message as it arrives, up to maxBytes; maxKeptBytes
+ * is the budget of all messages in the process together ([scan] max_kept_bytes).
+ */
+export function startCapture(txn: DataTransaction, maxBytes: number, maxKeptBytes = DEFAULT_MAX_KEPT_BYTES): void {
+  if (captures.has(txn) || typeof txn.add_data !== 'function') return
+  lastBudget = maxKeptBytes
+  track(txn, newCapture(maxBytes, maxKeptBytes))
+  wrapMethod<AddData>(txn, 'add_data', capturing)
+}
+
+/**
+ * Done with the message: its buffer goes back for the next one, its bytes to
+ * the budget. The Buffer messageOf() gave must not be used after this.
  */
 export function releaseMessage(txn: object): void {
   const capture = captures.get(txn)
-  if (!capture) return
-  const backing = capture.backing
-  capture.backing = undefined
-  capture.message = undefined
-  // Asked again, the message comes from Haraka's own copy.
-  capture.over = true
-  if (backing) pool.give(backing)
+  if (capture) releaseCapture(capture)
 }
 
-/** The captured message, or Haraka's copy when there is none (or it grew too large). */
-export function messageOf(txn: DataTransaction): Promise<Buffer> {
-  const capture = captures.get(txn)
-  if (capture && !capture.over) return Promise.resolve(assemble(capture))
+/**
+ * Haraka's copy of the message, counted like a capture: the read holds the
+ * whole message at once. Counted at Haraka's size for it before reading.
+ */
+function readStream(txn: DataTransaction, capture: Capture): Promise<Buffer> {
+  const stream = txn.message_stream
+  if (!stream) return Promise.reject(new Error('no message stream'))
+  const size = txn.data_bytes ?? 0
+  if (kept + size > capture.budget) {
+    return Promise.reject(new MemoryBudgetExceeded(`the messages in scan hold ${kept} bytes; reading ${size} more would pass [scan] max_kept_bytes ${capture.budget}`))
+  }
+  capture.held += size
+  kept += size
   return new Promise((resolve, reject) => {
-    if (!txn.message_stream) return reject(new Error('no message stream'))
-    txn.message_stream.get_data((buf: Buffer) => resolve(buf))
+    let done = false
+    capture.cancelRead = (why) => {
+      done = true
+      capture.cancelRead = undefined
+      reject(why)
+    }
+    stream.get_data((buf: Buffer) => {
+      if (done) return
+      capture.cancelRead = undefined
+      // Counted at the size read, which Haraka's count only approaches.
+      capture.held += buf.length - size
+      kept += buf.length - size
+      resolve(buf)
+    })
   })
+}
+
+/**
+ * The captured message, or Haraka's copy when there is none (or it grew past
+ * its maxBytes). Rejects with MemoryBudgetExceeded when the process's budget
+ * did not allow keeping it.
+ */
+export function messageOf(txn: DataTransaction): Promise<Buffer> {
+  let capture = captures.get(txn)
+  if (capture?.refused) return Promise.reject(new MemoryBudgetExceeded(capture.refused))
+  if (capture && !capture.over) return Promise.resolve(assemble(capture))
+  if (!capture) {
+    capture = newCapture(0, lastBudget)
+    capture.over = true
+    track(txn, capture)
+  }
+  return readStream(txn, capture)
 }
