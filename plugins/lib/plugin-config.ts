@@ -120,8 +120,9 @@ export class PluginConfig<F extends FileName> {
   store(): CounterStore {
     // Asked several times per message: looked up again only after a (re)load.
     if (!this.storeNow) {
-      const { backend, timeout } = this.shared.store
-      this.storeNow = getStore(backend, this.redis, timeout, { logwarn: (m) => this.plugin.logwarn(m), loginfo: (m) => this.plugin.loginfo(m) })
+      const { backend, timeout, max_keys } = this.shared.store
+      const log = { logwarn: (m: string) => this.plugin.logwarn(m), loginfo: (m: string) => this.plugin.loginfo(m) }
+      this.storeNow = getStore(backend, this.redis, timeout, log, max_keys)
     }
     return this.storeNow
   }

@@ -139,3 +139,47 @@ test('redis.ini is read as haraka-plugin-redis reads it', () => {
   assert.equal(redisEndpoint({ server: { ip: '10.2.2.2' } }).host, '10.2.2.2')
   assert.deepEqual(redisEndpoint(undefined), { host: undefined, port: undefined, path: undefined, database: undefined, username: undefined, password: undefined })
 })
+
+test('memory: past max_keys the least recently used keys go, one per key added', async () => {
+  const s = new MemoryStore(() => 0, 3)
+  await s.incr('a', 1, 60)
+  await s.setIfAbsent('b', 'first', 60)
+  await s.put('c', 'valid', 60)
+  // a is used again: b is now the least recently used.
+  assert.deepEqual(await s.get(['a']), [1])
+  await s.incr('d', 1, 60)
+  assert.equal(s.held, 3)
+  assert.equal(s.evicted, 1)
+  assert.equal(await s.fetch('b'), undefined)
+  // That read of b added nothing; c is the oldest now.
+  assert.equal(s.held, 3)
+  await s.gauge('e', 1, 60)
+  assert.equal(await s.fetch('c'), undefined)
+  assert.deepEqual(await s.get(['a', 'd', 'e']), [1, 1, 1])
+  assert.equal(s.evicted, 2)
+  // A key that is only counted again (not added) drops nothing.
+  await s.incr('a', 1, 60)
+  await s.decr('d', 1, 60)
+  assert.equal(s.evicted, 2)
+  assert.deepEqual(await s.get(['a', 'd', 'e']), [2, 0, 1])
+  // d went at zero: room for one more without dropping any.
+  await s.incr('f', 1, 60)
+  assert.equal(s.evicted, 2)
+  assert.deepEqual(await s.get(['a', 'e', 'f']), [2, 1, 1])
+  await s.close()
+})
+
+test('memory: the sweep drops expired keys a slice at a time, not all in one turn of the event loop', async () => {
+  let now = 0
+  const s = new MemoryStore(() => now, 100_000)
+  for (let i = 0; i < 25_000; i++) await s.incr(`k${i}`, 1, i < 20_000 ? 10 : 100)
+  now = 10_000
+  s.sweep()
+  assert.equal(s.held, 15_000, 'the first 10000 keys looked at in this turn')
+  await new Promise((r) => setImmediate(r))
+  assert.equal(s.held, 5_000)
+  await new Promise((r) => setImmediate(r))
+  await new Promise((r) => setImmediate(r))
+  assert.equal(s.held, 5_000, 'the live ones stay')
+  await s.close()
+})

@@ -27,11 +27,12 @@ export function redisEndpoint(ini: Record<string, Record<string, unknown> | unde
   }
 }
 
-export function getStore(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger): CounterStore {
-  const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec])
+/** maxKeys: [store] max_keys, the memory backend's cap. */
+export function getStore(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger, maxKeys?: number): CounterStore {
+  const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec, backend === 'memory' ? maxKeys ?? null : null])
   if (current?.signature === signature) return current.store
   const old = current?.store
-  const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log) : new MemoryStore()
+  const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log) : new MemoryStore(Date.now, maxKeys)
   current = { signature, store }
   // Operations already under way on the old store finish first.
   if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()
