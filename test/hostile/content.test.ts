@@ -1,0 +1,128 @@
+// Hostile content through a real Haraka with the four plugins and the
+// package defaults: a header folded over 50,000 lines, hundreds of uuencode
+// begin lines, a banned file past each scan limit, and 25 MB messages of the
+// worst shapes. Each message is sent with the probe running (rig/probe.ts):
+// the exact reply to the final dot, never 250, and no greeting slower than
+// 250 ms while the node reads and judges it.
+import { after, before, describe, test, TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { Haraka } from '../rig/haraka'
+import { TestDns } from '../rig/dns-server'
+import * as gen from '../rig/hostile-gen'
+import { describeProbe, hostileSession, HostileResult } from '../rig/hostile-session'
+import { isBundleLine } from '../rig/replay'
+import { makeDkimKey } from '../rig/dkim'
+
+const G1A = '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1A)'
+const G1B = '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1B)'
+const g15 = (d: string): string => `550 5.7.1 Email rejected per DMARC policy for ${d} (G15)`
+/** The issue's bound on a greeting while a hostile message is handled. */
+const PROBE_MAX_MS = 250
+/** Haraka's default connection.ini [max] bytes, 25 MiB: the largest messages stay under it. */
+const HARAKA_MAX_BYTES = 26214400
+const BIG = 25_000_000
+
+// The key the "signed" message names: published, so that the verifier gets as far as the hashes.
+const key = makeDkimKey('s1', 'signed.example')
+let dns: TestDns
+let h: Haraka
+let nextIp = 1
+
+before(async () => {
+  dns = await TestDns.start({
+    records: {
+      '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.test' }],
+      '*.19.198.in-addr.arpa': [{ type: 'PTR', data: 'probe.test' }],
+      // RFC 5782 5 test entries, so that both default DNS lists pass their self-test.
+      '2.0.0.127.bl.score.senderscore.com': [{ type: 'A', data: '127.0.0.2' }],
+      '2.0.0.127.xbl.spamhaus.org': [{ type: 'A', data: '127.0.0.4' }],
+      'sender.example': [{ type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } }],
+      'mx.sender.example': [{ type: 'A', data: '192.0.2.10' }],
+      // The "signed" 25 MB message: a real key, a policy of reject, no SPF.
+      'signed.example': [{ type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } }],
+      '_dmarc.signed.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
+      [key.txtName]: [{ type: 'TXT', data: key.txtValue }],
+    },
+  })
+  // The package defaults, the four plugins; replay through explain is off:
+  // explain would read every 25 MB message again in this test's thread.
+  h = await Haraka.start({ dns: dns.address, replay: false, logLevel: 'notice' })
+})
+after(async () => {
+  await h?.stop()
+  await dns?.stop()
+})
+
+async function send(message: Buffer, from = 'alice@sender.example'): Promise<HostileResult> {
+  return hostileSession(h, { ip: `198.18.14.${nextIp++}`, from, message, timeoutMs: 90000 })
+}
+
+/**
+ * The reply, whether it was 250, and whether the probe stayed under its
+ * bound, compared in one assertion so that a failure shows all three.
+ */
+function expectOutcome(t: TestContext, r: HostileResult, want: string): void {
+  t.diagnostic(`${r.last} in ${r.dataMs ?? '-'} ms; ${describeProbe(r.probe)}`)
+  const got = {
+    reply: r.last, accepted: r.last.startsWith('250'), catalogLine: isBundleLine(r.last),
+    probeWorstUnderBound: r.probe.worstMs < PROBE_MAX_MS, probeFailures: r.probe.failures,
+  }
+  assert.deepEqual(got, { reply: want, accepted: false, catalogLine: true, probeWorstUnderBound: true, probeFailures: [] }, describeProbe(r.probe))
+  assert.ok(r.probe.count >= 1)
+}
+
+describe('a: the header section', () => {
+  test('one Subject folded over 50,000 lines (600 KB) reaches the header limit: G1A', async (t) => {
+    const m = gen.foldedHeader(50000)
+    assert.ok(m.length > 590_000 && m.length < 610_000, `${m.length} octets`)
+    expectOutcome(t, await send(m), G1A)
+  })
+})
+
+describe('c: uuencode begin lines', () => {
+  test('500 begin lines, each with data and no "end", the last naming invoice.exe: G1B, quickly', async (t) => {
+    const r = await send(gen.uuencodeBegins({ files: 500, dataLines: 100 }))
+    expectOutcome(t, r, G1B)
+    // Read linearly the 3 MB take milliseconds; the scan timeout ([scan] timeout=10) must not be what answers.
+    assert.ok((r.dataMs ?? Infinity) < 3000, `the reply took ${r.dataMs} ms`)
+  })
+})
+
+describe('d: a banned file past a scan limit is refused (G1A)', () => {
+  test('invoice.exe after 1,000 other parts (past [scan] max_parts=1000)', async (t) => {
+    expectOutcome(t, await send(gen.manyParts(1000)), G1A)
+  })
+
+  test('invoice.exe at multipart depth 51 (past [scan] max_depth=50)', async (t) => {
+    expectOutcome(t, await send(gen.deepMultipart(51)), G1A)
+  })
+
+  test('filename="invoice.exe" after 128 KB of Content-Disposition parameters (past [scan] max_header_bytes)', async (t) => {
+    expectOutcome(t, await send(gen.longDisposition(128 * 1024)), G1A)
+  })
+
+  test('invoice.exe inside 4 levels of base64 message/rfc822 (past [scan] max_encoded_messages=3)', async (t) => {
+    expectOutcome(t, await send(gen.encodedMessages(4)), G1A)
+  })
+})
+
+describe('h: 25 MB messages keep the event loop free', () => {
+  const shapes: Array<[string, () => Buffer, string, string]> = [
+    // The "zip" has a local file header and no directory: an archive that cannot be shown safe ([attachments] unsafe_archive=reject).
+    ['one base64 part declared zip', () => gen.bigZipPart(BIG), G1A, 'a broken archive'],
+    // Every line a delimiter: past [scan] max_parts.
+    ['"--boundary" lines', () => gen.boundaryLines(BIG), G1A, 'the parts limit'],
+    // Each begin line a uuencoded file: past [scan] max_parts.
+    ['uuencode begin lines', () => gen.uuBeginLines(BIG), G1A, 'the parts limit'],
+    // A signature whose hashes match nothing, From at a domain with p=reject and no SPF: DMARC fails.
+    ['a DKIM-signed-looking message', () => gen.dkimLooking('signed.example', 's1', BIG), g15('signed.example'), 'DMARC fail, policy reject'],
+  ]
+  for (const [name, make, want, why] of shapes) {
+    test(`${name}: ${why}`, async (t) => {
+      const m = make()
+      assert.ok(m.length <= BIG && m.length > BIG - 200 && m.length < HARAKA_MAX_BYTES, `${m.length} octets`)
+      const r = await send(m, name.includes('DKIM') ? 'alice@signed.example' : 'alice@sender.example')
+      expectOutcome(t, r, want)
+    })
+  }
+})

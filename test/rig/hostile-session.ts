@@ -1,0 +1,76 @@
+// One hostile SMTP session with the probe running (probe.ts): EHLO, then
+// the probe starts, then MAIL, RCPT and the message, sent as ready-made
+// bytes (hostile-gen.ts dataPayload) so that the test's own thread does no
+// large work while the node is being timed. The probe stops when the last
+// reply has arrived.
+import { Haraka } from './haraka'
+import { startProbe, ProbeResult } from './probe'
+import { Reply, SmtpClient } from './smtp-client'
+import { dataPayload } from './hostile-gen'
+
+export interface HostileSession {
+  ip: string
+  from: string
+  to?: string
+  /** The message as Haraka keeps it (CRLF, no final dot); none: the session ends after RCPT. */
+  message?: Buffer
+  /** For a reply that takes long on purpose (slow DNS); the default is generous so a frozen node gives its real answer. */
+  timeoutMs?: number
+}
+
+export interface HostileResult {
+  mail: Reply
+  rcpt?: Reply
+  /** The reply to the final dot. */
+  data?: Reply
+  /** The reply the session ended on: DATA's, else RCPT's, else MAIL's first line. */
+  last: string
+  /** Milliseconds from the first byte of the message to the reply to its final dot. */
+  dataMs?: number
+  probe: ProbeResult
+}
+
+const DEFAULT_TIMEOUT_MS = 120000
+const WRITE_BYTES = 64 * 1024
+
+export async function hostileSession(node: Haraka, s: HostileSession): Promise<HostileResult> {
+  const payload = s.message ? dataPayload(s.message) : undefined
+  const client = await SmtpClient.connect({ port: node.port, proxyFrom: s.ip, timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS })
+  try {
+    await client.ehlo('client.test')
+    const probe = await startProbe({ port: node.port })
+    let mail: Reply | undefined
+    let rcpt: Reply | undefined
+    let data: Reply | undefined
+    let dataMs: number | undefined
+    let probed: ProbeResult
+    try {
+      mail = await client.send(`MAIL FROM:<${s.from}>`)
+      if (mail.code === 250) rcpt = await client.send(`RCPT TO:<${s.to ?? 'bob@example.com'}>`)
+      if (rcpt?.code === 250 && payload) {
+        const go = await client.send('DATA')
+        if (go.code !== 354) {
+          data = go
+        } else {
+          const t0 = performance.now()
+          // In pieces: sendRaw names what it sent from the bytes, and a 25 MB copy would hold this thread
+          for (let i = 0; i < payload.length; i += WRITE_BYTES) client.sendRaw(payload.subarray(i, i + WRITE_BYTES))
+          data = await client.readReply()
+          dataMs = Math.round(performance.now() - t0)
+        }
+      }
+    } finally {
+      probed = await probe.stop()
+    }
+    const last = (data ?? rcpt ?? mail).lines[0]
+    await client.quit()
+    return { mail, rcpt, data, last, dataMs, probe: probed }
+  } finally {
+    client.close()
+  }
+}
+
+/** The probe's report in a line, for assertion messages and the test log. */
+export function describeProbe(p: ProbeResult): string {
+  return `probe: ${p.count} connection(s), worst greeting ${p.worstMs} ms, median ${p.medianMs} ms${p.failures.length ? `, failures: ${p.failures.slice(0, 3).join('; ')}` : ''}`
+}
