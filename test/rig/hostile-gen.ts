@@ -112,9 +112,10 @@ export function longDisposition(paramBytes = 128 * 1024): Buffer {
   return Buffer.from(mimeTop('long disposition', 'multipart/mixed; boundary="ld"') + multipart('ld', ['Content-Type: text/plain\r\n\r\nSee attached.\r\n', part]))
 }
 
-/** BANNED attached to a message attached base64-encoded as message/rfc822 to another, `levels` deep. */
-export function encodedMessages(levels = 4): Buffer {
-  let msg = mimeTop('level 0', 'multipart/mixed; boundary="l0"') + multipart('l0', ['Content-Type: text/plain\r\n\r\nInner.\r\n', exePart()])
+/** BANNED attached to a message attached base64-encoded as message/rfc822 to another, `levels` deep; the innermost text is `textBytes` long. */
+export function encodedMessages(levels = 4, textBytes = 8): Buffer {
+  const text = crlf(Array.from({ length: Math.ceil(textBytes / 78) }, () => 'Inner text.'.padEnd(76, '.')))
+  let msg = mimeTop('level 0', 'multipart/mixed; boundary="l0"') + multipart('l0', [`Content-Type: text/plain\r\n\r\n${text}`, exePart()])
   for (let l = 1; l <= levels; l++) {
     const part = `Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment\r\n\r\n${base64Lines(Buffer.from(msg))}`
     msg = mimeTop(`level ${l}`, `multipart/mixed; boundary="l${l}"`) + multipart(`l${l}`, [`Content-Type: text/plain\r\n\r\nForwarded.\r\n`, part])

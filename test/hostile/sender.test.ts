@@ -1,0 +1,137 @@
+// Hostile senders through a real Haraka with the four plugins and the
+// package defaults, and a real DNS server: placeholder text in an address,
+// SPF that answers slowly on purpose, a From field of 5,000 domains, and
+// From addresses made to blow up or poison the reply line. Each session runs
+// with the probe (rig/probe.ts): the exact reply, never 250, and no
+// greeting slower than 250 ms meanwhile.
+import { after, before, describe, test, TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { Haraka } from '../rig/haraka'
+import { TestDns } from '../rig/dns-server'
+import * as gen from '../rig/hostile-gen'
+import { describeProbe, hostileSession, HostileResult, HostileSession } from '../rig/hostile-session'
+
+const ge = (sender: string): string => `554 5.7.1 ${sender}: Sender address rejected: Blocked by this recipient`
+const g15 = (d: string): string => `550 5.7.1 Email rejected per DMARC policy for ${d} (G15)`
+const G1E_HEAD = '450 4.4.0 '
+const G1E_TAIL = ': Temporary DMARC DNS lookup failure (G1E)'
+/** The issue's bound on a greeting while a hostile message is handled. */
+const PROBE_MAX_MS = 250
+/** The issue's per-message DNS lookup budget ([dns] max_lookups=30). */
+const MAX_QUERIES = 30
+/** RFC 5321 4.5.3.1.5: 512 octets with the CRLF. */
+const MAX_REPLY_LINE = 510
+/** How long the test DNS takes to answer the SPF include of slowspf.example: under [dns] timeout=5, over most of it. */
+const SLOW_MS = 4500
+
+const mx = (domain: string): Record<string, Array<{ type: 'MX'; data: { preference: number; exchange: string } }>> =>
+  ({ [domain]: [{ type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } }] })
+
+let dns: TestDns
+let h: Haraka
+let nextIp = 1
+
+before(async () => {
+  dns = await TestDns.start({
+    records: {
+      '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.test' }],
+      '*.19.198.in-addr.arpa': [{ type: 'PTR', data: 'probe.test' }],
+      // RFC 5782 5 test entries, so that both default DNS lists pass their self-test.
+      '2.0.0.127.bl.score.senderscore.com': [{ type: 'A', data: '127.0.0.2' }],
+      '2.0.0.127.xbl.spamhaus.org': [{ type: 'A', data: '127.0.0.4' }],
+      'mx.sender.example': [{ type: 'A', data: '192.0.2.10' }],
+      ...mx('sender.example'),
+      ...mx('blocked.example'),
+      ...mx('amp.example'),
+      // e: the MAIL FROM domain's SPF includes a name that answers slowly;
+      // softfail, so that SPF alone never refuses (R2 is for "fail").
+      ...mx('slowspf.example'),
+      'slowspf.example': [{ type: 'TXT', data: 'v=spf1 include:slow.slowspf.example ~all' }],
+      'slow.slowspf.example': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 ~all' }],
+      '_dmarc.rejecting.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
+    },
+    servfail: ['_dmarc.dmarcfail.example'],
+  })
+  dns.delay('slow.slowspf.example', SLOW_MS)
+  h = await Haraka.start({
+    dns: dns.address,
+    logLevel: 'notice',
+    // GE: bob@example.com takes nothing from blocked.example.
+    config: { 'support-codes.sender_blocks': 'bob@example.com @blocked.example\n' },
+  })
+})
+after(async () => {
+  await h?.stop()
+  await dns?.stop()
+})
+
+function send(s: Omit<HostileSession, 'ip'>): Promise<HostileResult> {
+  return hostileSession(h, { ip: `198.18.15.${nextIp++}`, ...s })
+}
+
+function message(from: string): Buffer {
+  return Buffer.from(`From: ${from}\r\nTo: bob@example.com\r\nSubject: hostile\r\nDate: Sat, 28 Nov 2026 12:00:00 +0000\r\nMessage-ID: <h${nextIp}@hostile.test>\r\n\r\nHello.\r\n`)
+}
+
+/** The reply, whether it was 250, and the probe, compared in one assertion so that a failure shows all three. */
+function expectOutcome(t: TestContext, r: HostileResult, want: string | ((line: string) => boolean)): void {
+  t.diagnostic(`${JSON.stringify(r.last.length > 200 ? r.last.slice(0, 200) + '...' : r.last)} in ${r.dataMs ?? '-'} ms; ${describeProbe(r.probe)}`)
+  const got = {
+    reply: typeof want === 'string' ? r.last : want(r.last) ? 'as wanted' : r.last,
+    accepted: /^250/.test(r.last) || /^250/.test(r.data?.text ?? ''),
+    probeWorstUnderBound: r.probe.worstMs < PROBE_MAX_MS,
+    probeFailures: r.probe.failures,
+  }
+  assert.deepEqual(got, { reply: typeof want === 'string' ? want : 'as wanted', accepted: false, probeWorstUnderBound: true, probeFailures: [] }, describeProbe(r.probe))
+}
+
+describe('b: placeholder text in an address is an address, never a template', () => {
+  // As Haraka's address parser gives them (checked: @haraka/email-address keeps the quotes of a quoted local part).
+  const senders = ['${zone}@blocked.example', '"{DMARC DOMAIN}"@blocked.example', '{EMAIL}@blocked.example']
+  for (const sender of senders) {
+    test(`MAIL FROM:<${sender}> to a recipient who blocks the domain: GE with the address as sent`, async (t) => {
+      const r = await send({ from: sender, message: message('alice@sender.example') })
+      assert.equal(r.mail.code, 250, r.mail.text)
+      expectOutcome(t, r, ge(sender))
+      assert.equal(r.data, undefined, 'no DATA after a refused RCPT')
+    })
+  }
+})
+
+describe('e: slow DNS chosen by the sender', () => {
+  test(`SPF include answering after ${SLOW_MS} ms, From at a domain with p=reject: G15, not G1E`, async (t) => {
+    const r = await send({ from: 'bounce@slowspf.example', message: message('alice@rejecting.example') })
+    expectOutcome(t, r, g15('rejecting.example'))
+  })
+})
+
+describe('f: amplification', () => {
+  test('a From field of 5,000 addresses at distinct domains: G15 for the 11th, at most 30 DNS queries', async (t) => {
+    const before = dns.queries.length
+    const r = await send({ from: 'alice@amp.example', message: gen.manyFromDomains(5000) })
+    // What the message asked, not the probe's connections (their PTR) nor the envelope's checks before DATA.
+    const asked = dns.queries.slice(before).filter((q) => !q.name.endsWith('.in-addr.arpa') && !q.name.endsWith('senderscore.com') && !q.name.endsWith('spamhaus.org'))
+    t.diagnostic(`${asked.length} DNS queries: ${asked.slice(0, 40).map((q) => `${q.type} ${q.name}`).join(', ')}`)
+    expectOutcome(t, r, g15(gen.fromDomain(11)))
+    assert.ok(asked.length <= MAX_QUERIES, `${asked.length} DNS queries for one message (at most ${MAX_QUERIES})`)
+  })
+})
+
+describe('g: reply lines are bounded and printable', () => {
+  const printable = (line: string): boolean => /^[\x20-\x7e]*$/.test(line)
+  const g1eShape = (line: string): boolean =>
+    Buffer.byteLength(line) <= MAX_REPLY_LINE && printable(line) && line.startsWith(G1E_HEAD) && line.endsWith(G1E_TAIL)
+
+  test('a From local part of a 22 KB quoted string at a domain whose DMARC lookup SERVFAILs: one G1E line of at most 510 octets', async (t) => {
+    const r = await send({ from: 'alice@sender.example', message: gen.longQuotedLocal('dmarcfail.example', 22 * 1024) })
+    t.diagnostic(`reply line: ${Buffer.byteLength(r.last)} octets`)
+    expectOutcome(t, r, g1eShape)
+    assert.deepEqual(r.data?.lines.length, 1, 'one line')
+  })
+
+  test('C1 controls, U+2028 and U+2029 in the From address never reach the reply', async (t) => {
+    const r = await send({ from: 'alice@sender.example', message: gen.controlCharsFrom('dmarcfail.example') })
+    expectOutcome(t, r, g1eShape)
+    assert.ok(r.last.endsWith(`@dmarcfail.example${G1E_TAIL}`), r.last)
+  })
+})
