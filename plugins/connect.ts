@@ -7,7 +7,7 @@ import { Lookup } from './lib/dns'
 import { Connection, HarakaPlugin } from './lib/haraka-types'
 import { hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
-import { canonicalIp, connectPhase, gatherPtr, ptrPhase } from './lib/phases/connect'
+import { concurrencyKey, connectPhase, gatherPtr, ptrPhase } from './lib/phases/connect'
 import { applyRun, phaseRun } from './lib/phases/haraka'
 import { CounterStore } from './lib/store'
 
@@ -47,7 +47,7 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
   const skip = skipReason(connection, config.allow)
   const st: ConnState = { skip }
   connection.notes[NOTE] = st
-  const { own } = config
+  const { own, shared } = config
   // The PTR is looked up for skipped clients too: it answers Haraka's own
   // lookup_rdns (below), and only the verdict is skipped.
   if (own.ptr.enabled) {
@@ -58,7 +58,7 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
   if (skip || own.concurrency.max <= 0) return undefined
   const store = config.store()
   st.store = store
-  st.key = `sc:conc:${canonicalIp(connection.remote.ip)}`
+  st.key = concurrencyKey(connection.remote.ip, shared.store.ipv6_prefix)
   st.counted = store.gauge(st.key, 1, CONCURRENCY_TTL).catch((err: unknown) => {
     connection.logdebug(this, `concurrency not counted: ${String(err)}`)
     return undefined

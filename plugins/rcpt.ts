@@ -8,6 +8,7 @@ import { decide, hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { isMonitor } from './lib/settings'
 import { isUnlistable, ZoneResult } from './lib/dnsbl'
+import { clientKey } from './lib/netlist'
 import { ZoneHealth } from './lib/dnsbl-health'
 import { countOne, recentCount } from './lib/rate-window'
 import { gatherSenderMx, SenderMxFacts } from './lib/checks/sender-mx'
@@ -39,7 +40,8 @@ function current(): Derived {
   const { own } = config
   const lists = rcptLists(own, config.extra, (name) => config.lines(name), (m) => config.report(m))
   const old = derived
-  const calloutSig = JSON.stringify([config.hostname(), own.callout.timeout, own.callout.max_per_server])
+  const { timeout, max_per_server, max_per_client, max_queue } = own.callout
+  const calloutSig = JSON.stringify([config.hostname(), timeout, max_per_server, max_per_client, max_queue])
   const zonesSig = JSON.stringify([lists.zones.map((z) => z.zone), own.dnsbl.recheck])
   derived = {
     ...lists,
@@ -47,7 +49,7 @@ function current(): Derived {
     // One Callout (and its per-server limits) for as long as its settings hold.
     callout: old && old.calloutSig === calloutSig
       ? old.callout
-      : new Callout({ helo: config.hostname(), timeoutMs: own.callout.timeout * 1000, maxPerServer: own.callout.max_per_server }),
+      : new Callout({ helo: config.hostname(), timeoutMs: timeout * 1000, maxPerServer: max_per_server, maxPerClient: max_per_client, maxQueue: max_queue }),
     calloutSig,
     zonesSig,
   }
@@ -71,6 +73,10 @@ export function shutdown(): void {
 interface ConnState {
   skip?: string
   ip: string
+  /** [store] ipv6_prefix when the connection began: G28 and the callouts count an IPv6 client per network. */
+  prefix: number
+  /** The client as counted (netlist.ts clientKey). */
+  client: string
   dnsbl?: Promise<ZoneResult[]>
   firstSeen?: Promise<number | undefined>
 }
@@ -99,7 +105,8 @@ function txnState(connection: Connection): TxnState | undefined {
 // address is known, in parallel.
 export const hook_connect_init = hook('connect_init', function (this: HarakaPlugin, connection: Connection) {
   const ip = connection.remote.ip
-  const st: ConnState = { ip, skip: skipReason(connection, config.allow) }
+  const prefix = config.shared.store.ipv6_prefix
+  const st: ConnState = { ip, prefix, client: clientKey(ip, prefix), skip: skipReason(connection, config.allow) }
   connection.notes[NOTE] = st
   if (st.skip) return undefined
   const { own } = config
@@ -116,7 +123,7 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
   if (own.new_ip.limit > 0) {
     const now = Date.now()
     st.firstSeen = config.store()
-      .setIfAbsent(keys.firstSeen(ip), String(now), own.new_ip.probation + FIRST_SEEN_EXTRA)
+      .setIfAbsent(keys.firstSeen(ip, prefix), String(now), own.new_ip.probation + FIRST_SEEN_EXTRA)
       .then(Number, () => undefined)
   }
   return undefined
@@ -152,6 +159,7 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
   const run = phaseRun(own, shared.main.monitor)
   await rcptPhase(run, own, d, {
     ip: cst.ip,
+    ipv6Prefix: cst.prefix,
     sender: txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : '',
     address: rcpt.address,
     domain: (rcpt.host ?? '').toLowerCase(),
@@ -162,7 +170,7 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
     },
     recent: (key, period) => recentCount(store, key, period).catch(() => undefined),
     senderMx: tst.senderMx,
-    callout: calloutVia(store, own, d, config.dns(), d.callout),
+    callout: calloutVia(store, own, d, config.dns(), d.callout, cst.client),
   })
   for (const step of run.steps) {
     if (!step.held) continue
@@ -177,14 +185,14 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
 export const hook_rcpt_ok = hook('rcpt_ok', async function (this: HarakaPlugin, connection: Connection) {
   const cst = connState(connection)
   if (!cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
-  await countOne(config.store(), keys.ipRcptOk(cst.ip), config.own.new_ip.period).catch(() => undefined)
+  await countOne(config.store(), keys.ipRcptOk(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
 export const hook_deny = hook('deny', async function (this: HarakaPlugin, connection: Connection, params: unknown[]) {
   const cst = connState(connection)
   if (params?.[5] !== 'rcpt' || !cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
-  await countOne(config.store(), keys.ipRcptRefused(cst.ip), config.own.new_ip.period).catch(() => undefined)
+  await countOne(config.store(), keys.ipRcptRefused(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
@@ -197,7 +205,7 @@ export const hook_queue_ok = hook('queue_ok', async function (this: HarakaPlugin
   const { own } = config
   const store = config.store()
   const work: Array<Promise<unknown>> = []
-  if (own.new_ip.limit > 0) work.push(countOne(store, keys.ipAccepted(cst.ip), own.new_ip.period))
+  if (own.new_ip.limit > 0) work.push(countOne(store, keys.ipAccepted(cst.ip, cst.prefix), own.new_ip.period))
   if (own.mailbox_rate.limit > 0) {
     for (const r of txn.rcpt_to) work.push(countOne(store, keys.mailbox(r.address), own.mailbox_rate.period))
   }

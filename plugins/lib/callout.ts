@@ -23,6 +23,10 @@ export interface CalloutOptions {
   timeoutMs: number
   /** Dialogues open at once to one host:port (at least 1). */
   maxPerServer: number
+  /** Callouts open at once for one client ([callout] max_per_client; at least 1). */
+  maxPerClient?: number
+  /** Callouts waiting for a slot in this process, all together ([callout] max_queue); one more is refused at once. */
+  maxQueue?: number
   /** Reverse-path for MAIL FROM; default '' (MAIL FROM:<>). */
   sender?: string
 }
@@ -38,6 +42,10 @@ const MAX_LINES = 100
 const MAX_REPLY_TEXT = 512
 
 const now = (): number => performance.now()
+
+/** [callout] max_per_client and max_queue when none is given (the settings' defaults). */
+const DEFAULT_MAX_PER_CLIENT = 3
+const DEFAULT_MAX_QUEUE = 100
 
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\x00-\x1f\x7f]/g
@@ -242,23 +250,38 @@ function dialogue(target: CalloutTarget, lines: { helo: string; sender: string; 
 interface Waiter {
   deadline: number
   timer: NodeJS.Timeout
-  grant: (release: (() => void) | undefined) => void
+  grant: (release: Grant) => void
 }
 
-/** Per host:port slots, handed out in FIFO order. */
+/** A release function, or why no slot was had: its deadline passed, or the process's queue was full. */
+type Grant = (() => void) | 'timeout' | 'queue full'
+
+/** Callouts waiting for a slot, all keys of all Slots of one Callout together, against [callout] max_queue. */
+class WaitCount {
+  n = 0
+  constructor(readonly max: number) {}
+}
+
+/** Slots per key (a host:port, a client), handed out in FIFO order. */
 class Slots {
   private readonly held = new Map<string, number>()
   private readonly queues = new Map<string, Waiter[]>()
   total = 0
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number, private readonly waiting: WaitCount) {}
 
-  /** A release function, or undefined when the deadline passed first. */
-  acquire(key: string, deadline: number): Promise<(() => void) | undefined> {
+  /** A release function, or why there is none; never waits when the process's queue is full. */
+  acquire(key: string, deadline: number): Promise<Grant> {
     if ((this.held.get(key) ?? 0) < this.max) return Promise.resolve(this.take(key))
-    return new Promise((grant) => {
+    if (this.waiting.n >= this.waiting.max) return Promise.resolve('queue full')
+    this.waiting.n++
+    return new Promise((resolve) => {
       const queue = this.queues.get(key) ?? []
       this.queues.set(key, queue)
+      const grant = (g: Grant): void => {
+        this.waiting.n--
+        resolve(g)
+      }
       const waiter: Waiter = {
         deadline,
         grant,
@@ -266,7 +289,7 @@ class Slots {
           const i = queue.indexOf(waiter)
           if (i >= 0) queue.splice(i, 1)
           if (!queue.length) this.queues.delete(key)
-          grant(undefined)
+          grant('timeout')
         }, Math.max(0, deadline - now())),
       }
       queue.push(waiter)
@@ -294,7 +317,7 @@ class Slots {
       const waiter = queue.shift() as Waiter
       clearTimeout(waiter.timer)
       if (waiter.deadline - now() < MIN_DIALOGUE_MS) {
-        waiter.grant(undefined)
+        waiter.grant('timeout')
         continue
       }
       waiter.grant(this.take(key))
@@ -306,11 +329,15 @@ class Slots {
 
 export class Callout {
   private readonly slots: Slots
+  private readonly clients: Slots
+  private readonly waiting: WaitCount
   private readonly helo: string
   private readonly sender: string
 
   constructor(private readonly opts: CalloutOptions) {
-    this.slots = new Slots(Math.max(1, Math.floor(opts.maxPerServer)))
+    this.waiting = new WaitCount(Math.max(0, Math.floor(opts.maxQueue ?? DEFAULT_MAX_QUEUE)))
+    this.slots = new Slots(Math.max(1, Math.floor(opts.maxPerServer)), this.waiting)
+    this.clients = new Slots(Math.max(1, Math.floor(opts.maxPerClient ?? DEFAULT_MAX_PER_CLIENT)), this.waiting)
     // A CR or LF in a configured name would end the command line early.
     this.helo = opts.helo.replace(CONTROLS, '').trim() || 'localhost'
     this.sender = (opts.sender ?? '').replace(CONTROLS, '').replace(/^<(.*)>$/, '$1')
@@ -321,13 +348,18 @@ export class Callout {
     return this.slots.total
   }
 
+  /** Callouts waiting for a slot now, for a server or a client. */
+  get queued(): number {
+    return this.waiting.n
+  }
+
   /**
    * One SMTP dialogue: connect, greeting (220), EHLO (HELO on 5xx),
    * MAIL FROM, RCPT TO:<rcpt>, QUIT. The whole call, waiting for a free slot
    * included, is bounded by timeoutMs.
    */
-  async verify(target: CalloutTarget, rcpt: string): Promise<CalloutAnswer> {
-    return (await this.attempt(target, rcpt, now() + this.opts.timeoutMs)).answer
+  async verify(target: CalloutTarget, rcpt: string, client?: string): Promise<CalloutAnswer> {
+    return this.call([target], rcpt, client, true)
   }
 
   /**
@@ -335,19 +367,46 @@ export class Callout {
    * failure (RFC 5321 5.1: the next MX when one cannot be reached), all
    * within timeoutMs in total.
    */
-  async verifyAny(targets: CalloutTarget[], rcpt: string): Promise<CalloutAnswer> {
-    const deadline = now() + this.opts.timeoutMs
-    let last: CalloutAnswer = tempfail('no server to call')
-    for (const [i, target] of targets.entries()) {
-      if (i > 0 && deadline - now() < MIN_DIALOGUE_MS) break
-      const tried = await this.attempt(target, rcpt, deadline)
-      if (!tried.connectFailure) return tried.answer
-      last = tried.answer
-    }
-    return last
+  async verifyAny(targets: CalloutTarget[], rcpt: string, client?: string): Promise<CalloutAnswer> {
+    return this.call(targets, rcpt, client, false)
   }
 
-  private async attempt(target: CalloutTarget, rcpt: string, deadline: number): Promise<Attempt> {
+  // With client (clientKey() of the SMTP client), at most maxPerClient of
+  // that client's callouts are open at once: its slot is held across
+  // targets, until the last socket is gone.
+  private async call(targets: CalloutTarget[], rcpt: string, client: string | undefined, firstOnly: boolean): Promise<CalloutAnswer> {
+    const deadline = now() + this.opts.timeoutMs
+    if (!targets.length) return tempfail('no server to call')
+    let release: (() => void) | undefined
+    if (client !== undefined) {
+      const got = await this.clients.acquire(client, deadline)
+      if (got === 'queue full') return tempfail(`too many callouts waiting (${this.waiting.max})`)
+      if (got === 'timeout') return tempfail(`too many callouts for client ${client}`)
+      release = got
+    }
+    let sockets = 0
+    let answered = false
+    const closed = (): void => {
+      sockets--
+      if (answered && sockets === 0) release?.()
+    }
+    try {
+      let last = tempfail('no server to call')
+      for (const [i, target] of targets.entries()) {
+        if (i > 0 && deadline - now() < MIN_DIALOGUE_MS) break
+        const tried = await this.attempt(target, rcpt, deadline, () => sockets++, closed)
+        if (firstOnly || !tried.connectFailure) return tried.answer
+        last = tried.answer
+      }
+      return last
+    } finally {
+      answered = true
+      if (sockets === 0) release?.()
+    }
+  }
+
+  /** opened and closed are told when the dialogue's socket is made and gone. */
+  private async attempt(target: CalloutTarget, rcpt: string, deadline: number, opened: () => void, closed: () => void): Promise<Attempt> {
     const name = targetName(target)
     try {
       const address = rcpt.trim().replace(/^<(.*)>$/, '$1')
@@ -355,9 +414,14 @@ export class Callout {
       if (!address || address.replace(CONTROLS, '') !== address) {
         return { answer: tempfail(`${name}: recipient not sendable`), connectFailure: false }
       }
-      const release = await this.slots.acquire(name, deadline)
-      if (!release) return { answer: tempfail(`too many callouts to ${name}`), connectFailure: false }
-      return await dialogue(target, { helo: this.helo, sender: this.sender, rcpt: address }, deadline, release)
+      const got = await this.slots.acquire(name, deadline)
+      if (got === 'queue full') return { answer: tempfail(`too many callouts waiting (${this.waiting.max})`), connectFailure: false }
+      if (got === 'timeout') return { answer: tempfail(`too many callouts to ${name}`), connectFailure: false }
+      opened()
+      return await dialogue(target, { helo: this.helo, sender: this.sender, rcpt: address }, deadline, () => {
+        got()
+        closed()
+      })
     } catch (err) {
       return { answer: tempfail(`${name}: ${(err as Error).message}`), connectFailure: false }
     }

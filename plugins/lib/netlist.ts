@@ -52,3 +52,24 @@ export function netList(entries: readonly string[]): NetList & { invalid: string
     },
   }
 }
+
+/**
+ * The key a client is counted by (G2, G28, callouts per client): an IPv4
+ * address as itself; an IPv6 address as its network of `ipv6Prefix` bits
+ * ([store] ipv6_prefix), written `net/prefix`, since one host can hold a
+ * whole /64 and would otherwise get a count of its own for every address.
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is its IPv4 address. Text
+ * that is not an address is kept as given, lower-cased.
+ */
+export function clientKey(ip: string, ipv6Prefix: number): string {
+  const addr = parseIp(ip)
+  if (!addr) return ip.trim().toLowerCase()
+  if (addr.kind() === 'ipv4' || ipv6Prefix >= 128) return addr.toString()
+  const bits = Math.max(0, Math.floor(ipv6Prefix))
+  const bytes = addr.toByteArray()
+  for (let i = 0; i < 16; i++) {
+    const keep = Math.min(8, Math.max(0, bits - i * 8))
+    bytes[i] &= (0xff00 >> keep) & 0xff
+  }
+  return `${ipaddr.fromByteArray(bytes).toString()}/${bits}`
+}

@@ -8,6 +8,8 @@ import { nullSender } from '../../plugins/lib/checks/null-sender'
 import { windowKeys, recentCount, countOne } from '../../plugins/lib/rate-window'
 import { MemoryStore } from '../../plugins/lib/store/memory'
 import { ptrName } from '../../plugins/lib/dns'
+import { clientKey } from '../../plugins/lib/netlist'
+import { concurrencyKey } from '../../plugins/lib/phases/connect'
 
 test('G2: over max only; off at 0; unknown counts never refuse', () => {
   assert.equal(concurrency({ connections: 10 }, { max: 10 }), undefined)
@@ -62,4 +64,25 @@ test('ptrName: IPv4, IPv6, mapped', () => {
   assert.equal(ptrName('198.51.100.7'), '7.100.51.198.in-addr.arpa')
   assert.equal(ptrName('::ffff:198.51.100.7'), '7.100.51.198.in-addr.arpa')
   assert.equal(ptrName('2001:db8::1'), '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa')
+})
+
+test('clientKey: IPv4 as itself, IPv4-mapped as IPv4, IPv6 by its network of the prefix', () => {
+  assert.equal(clientKey('198.51.100.7', 64), '198.51.100.7')
+  assert.equal(clientKey('::ffff:198.51.100.7', 64), '198.51.100.7')
+  assert.equal(clientKey('::FFFF:c633:6407', 48), '198.51.100.7')
+  // Every address of one /64 is one client, however it is written.
+  for (const ip of ['2001:db8:1:2::1', '2001:DB8:1:2:ffff:ffff:ffff:fffe', '2001:db8:0001:0002:0:0:0:5', '[2001:db8:1:2::9]']) {
+    assert.equal(clientKey(ip, 64), '2001:db8:1:2::/64', ip)
+  }
+  assert.equal(clientKey('2001:db8:1:3::1', 64), '2001:db8:1:3::/64')
+  // Prefixes that end inside a group keep only their bits.
+  assert.equal(clientKey('2001:db8:1:2ff::1', 56), '2001:db8:1:200::/56')
+  assert.equal(clientKey('2001:db8:1:2ff::1', 60), '2001:db8:1:2f0::/60')
+  assert.equal(clientKey('2001:db8:abcd:12::1', 48), '2001:db8:abcd::/48')
+  assert.equal(clientKey('2001:db8:abcd:12::1', 33), '2001:db8:8000::/33')
+  // 128 bits: the address itself, as before.
+  assert.equal(clientKey('2001:DB8::0:1', 128), '2001:db8::1')
+  assert.equal(clientKey('not an address', 64), 'not an address')
+  assert.equal(concurrencyKey('2001:db8:1:2::1', 64), 'sc:conc:2001:db8:1:2::/64')
+  assert.equal(concurrencyKey('::ffff:198.51.100.7', 64), 'sc:conc:198.51.100.7')
 })

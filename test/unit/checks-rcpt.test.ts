@@ -6,6 +6,7 @@ import { ZoneHealth } from '../../plugins/lib/dnsbl-health'
 import { newIpCheck, isUntrusted } from '../../plugins/lib/checks/new-ip'
 import { mailboxRate } from '../../plugins/lib/checks/mailbox-rate'
 import { Dns, Lookup } from '../../plugins/lib/dns'
+import { keys } from '../../plugins/lib/phases/rcpt'
 
 const { zones } = zoneConfigs(['ss', 'xbl'], {
   ss: { zone: 'bl.score.senderscore.com', code: 'G31', listed: '127.0.0.2' },
@@ -95,4 +96,15 @@ test('private, loopback and link-local clients are not looked up; public and tes
 
   for (const ip of ['10.1.2.3', '192.168.0.1', '127.0.0.1', '::1', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1']) assert.equal(isUnlistable(ip), true, ip)
   for (const ip of ['198.18.0.7', '198.51.100.7', '2001:db8::1', '8.8.8.8']) assert.equal(isUnlistable(ip), false, ip)
+})
+
+test('G28 counters: an IPv6 client per network of [store] ipv6_prefix, IPv4 and IPv4-mapped per address', () => {
+  assert.equal(keys.firstSeen('2001:db8:1:2::1'), 'sc:ip:first:2001:db8:1:2::/64')
+  assert.equal(keys.ipAccepted('2001:db8:1:2:aaaa::1', 64), keys.ipAccepted('2001:db8:1:2:bbbb::2', 64))
+  assert.notEqual(keys.ipAccepted('2001:db8:1:2::1', 64), keys.ipAccepted('2001:db8:1:3::1', 64))
+  assert.equal(keys.ipAccepted('2001:db8:1:3::1', 48), 'sc:rate:ip:2001:db8:1::/48')
+  assert.equal(keys.ipRcptOk('::ffff:198.51.100.7', 64), 'sc:rate:ip-rcpt-ok:198.51.100.7')
+  assert.equal(keys.ipRcptRefused('198.51.100.7', 64), 'sc:rate:ip-rcpt-refused:198.51.100.7')
+  // G30 counts the recipient mailbox: no address in it.
+  assert.equal(keys.mailbox('Bob@Example.com'), 'sc:rate:rcpt:bob@example.com')
 })

@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js'
 import { concurrency } from '../checks/concurrency'
 import { PtrFacts, ptrCheck } from '../checks/ptr'
 import { Dns, Lookup } from '../dns'
+import { clientKey } from '../netlist'
 import { SettingsOf } from '../settings-schema'
 import { PhaseRun } from './run'
 
@@ -18,6 +19,11 @@ export function canonicalIp(ip: string): string {
   } catch {
     return ip
   }
+}
+
+/** G2's counter: per client IP, an IPv6 client per network of [store] ipv6_prefix bits. */
+export function concurrencyKey(ip: string, ipv6Prefix: number): string {
+  return `sc:conc:${clientKey(ip, ipv6Prefix)}`
 }
 
 /** The PTR facts G1F needs: the lookup and, with fcrdns, whether a name resolves back. */

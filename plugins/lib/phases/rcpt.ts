@@ -8,6 +8,7 @@ import { newIpCheck, NewIpFacts } from '../checks/new-ip'
 import { senderMxCheck, SenderMxFacts } from '../checks/sender-mx'
 import { Dns } from '../dns'
 import { answerMeaning, dnsblCheck, queryName, ZoneConfig, ZoneResult } from '../dnsbl'
+import { clientKey } from '../netlist'
 import { recipientCheck } from '../recipients'
 import { Verdict } from '../render'
 import { senderBlockCheck } from '../sender-blocks'
@@ -18,14 +19,18 @@ import { PhaseRun } from './run'
 export { rcptLists } from './rcpt-lists'
 export type { RcptLists, RcptSettings } from './rcpt-lists'
 
-const ipKey = (ip: string): string => ip.toLowerCase()
+/** [store] ipv6_prefix when none is given (the setting's default). */
+export const DEFAULT_IPV6_PREFIX = 64
 
-/** Counter keys (rate-window prefixes) of the rcpt checks. */
+/**
+ * Counter keys (rate-window prefixes) of the rcpt checks. G28 counts per
+ * client: an IPv6 client per network of ipv6Prefix bits (netlist.ts clientKey).
+ */
 export const keys = {
-  firstSeen: (ip: string): string => `sc:ip:first:${ipKey(ip)}`,
-  ipAccepted: (ip: string): string => `sc:rate:ip:${ipKey(ip)}`,
-  ipRcptOk: (ip: string): string => `sc:rate:ip-rcpt-ok:${ipKey(ip)}`,
-  ipRcptRefused: (ip: string): string => `sc:rate:ip-rcpt-refused:${ipKey(ip)}`,
+  firstSeen: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:first:${clientKey(ip, ipv6Prefix)}`,
+  ipAccepted: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:rate:ip:${clientKey(ip, ipv6Prefix)}`,
+  ipRcptOk: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:rate:ip-rcpt-ok:${clientKey(ip, ipv6Prefix)}`,
+  ipRcptRefused: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:rate:ip-rcpt-refused:${clientKey(ip, ipv6Prefix)}`,
   mailbox: (address: string): string => `sc:rate:rcpt:${address.toLowerCase()}`,
 }
 
@@ -42,7 +47,10 @@ export async function lookupZones(dns: Dns, ip: string, zones: readonly ZoneConf
 }
 
 export interface RcptFacts {
+  /** The client's address, as the replies name it. */
   ip: string
+  /** [store] ipv6_prefix: G28 counts an IPv6 client per network of this many bits. */
+  ipv6Prefix?: number
   /** The envelope sender; '' for the null sender. */
   sender: string
   address: string
@@ -63,11 +71,11 @@ export interface RcptFacts {
  * The recipient's server's answer about an address: from the cache in the
  * store, or a callout to the route or MX hosts of its domain.
  */
-export function calloutVia(store: CounterStore, own: RcptSettings, lists: RcptLists, dns: Dns, callout: Callout): RcptFacts['callout'] {
+export function calloutVia(store: CounterStore, own: RcptSettings, lists: RcptLists, dns: Dns, callout: Callout, client?: string): RcptFacts['callout'] {
   return (domain, address) => cachedCallout(store, address, own.callout.cache_ttl, own.callout.negative_ttl, async () => {
     const { targets, why } = await calloutTargets(domain, lists.routes, dns)
     if (!targets.length) return { result: 'tempfail', reply: why ?? 'no server to call' }
-    return callout.verifyAny(targets, address)
+    return callout.verifyAny(targets, address, client)
   })
 }
 
@@ -93,8 +101,9 @@ export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLis
   // G28
   if (own.new_ip.limit > 0) {
     const period = own.new_ip.period
+    const prefix = f.ipv6Prefix ?? DEFAULT_IPV6_PREFIX
     const [age, accepted, rcptOk, rcptRefused] = await Promise.all([
-      f.ipAge(), f.recent(keys.ipAccepted(f.ip), period), f.recent(keys.ipRcptOk(f.ip), period), f.recent(keys.ipRcptRefused(f.ip), period),
+      f.ipAge(), f.recent(keys.ipAccepted(f.ip, prefix), period), f.recent(keys.ipRcptOk(f.ip, prefix), period), f.recent(keys.ipRcptRefused(f.ip, prefix), period),
     ])
     const facts: NewIpFacts = { age, accepted, rcptOk, rcptRefused }
     const n = (v: number | undefined): string => (v === undefined ? '?' : String(Math.floor(v)))
