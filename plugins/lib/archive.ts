@@ -9,6 +9,8 @@ import AdmZip from 'adm-zip'
 import { baseName, entryNames } from './archive-names'
 import { centralSizes, directoryEnd } from './archive-directory'
 import { inflateMember, MemberHeader, memberBytes } from './archive-member'
+import { ScanDeadlineError } from './mime/deadline'
+import type { Ticker } from './mime/types'
 
 export interface ArchiveLimits {
   /** Nested archives inspected (the attached archive is depth 1). */
@@ -83,17 +85,21 @@ interface Inspection {
   entries: ArchiveEntry[]
   /** The first reason the message's archives cannot be shown safe. */
   why?: string
+  deadline?: Ticker
 }
 
-export function inspectArchive(data: Buffer, limits: ArchiveLimits, budget?: ArchiveBudget): ArchiveVerdict {
+/** deadline, for a scan on Haraka's own thread: ScanDeadlineError passes through, as the scan's own. */
+export function inspectArchive(data: Buffer, limits: ArchiveLimits, budget?: ArchiveBudget, deadline?: Ticker): ArchiveVerdict {
   const run: Inspection = {
     limits,
     budget: budget ?? { entries: limits.maxEntries, bytes: limits.maxTotalBytes },
     entries: [],
+    deadline,
   }
   try {
     inspect(run, data, '', 1)
   } catch (err) {
+    if (err instanceof ScanDeadlineError) throw err
     // Not expected: every known failure is a reason above. Still not safe.
     run.why ??= `unreadable archive (${messageOf(err)})`
   }
@@ -105,6 +111,7 @@ export function inspectArchive(data: Buffer, limits: ArchiveLimits, budget?: Arc
 /** One archive at `depth`; `prefix` is its path in the message plus '/'. */
 function inspect(run: Inspection, data: Buffer, prefix: string, depth: number): void {
   const where = prefix === '' ? '' : `${prefix.slice(0, -1)}: `
+  run.deadline?.check()
   let members: AdmZip.IZipEntry[]
   try {
     const zip = new AdmZip(data, { decoder: RAW_KEYS })
@@ -139,6 +146,7 @@ function inspect(run: Inspection, data: Buffer, prefix: string, depth: number): 
 
 /** Lists one member's names, and opens it when it is a nested archive. */
 function judge(run: Inspection, zip: Buffer, member: AdmZip.IZipEntry, header: MemberHeader, prefix: string, depth: number): void {
+  run.deadline?.tick()
   const flags = member.header.flags
   const names = entryNames(member.rawEntryName, flags, member.extra)
   const encrypted = (flags & FLAG_ENCRYPTED) !== 0
@@ -164,6 +172,7 @@ function judge(run: Inspection, zip: Buffer, member: AdmZip.IZipEntry, header: M
     run.why = `${path}: ${why}`
     return
   }
+  run.deadline?.check()
   run.budget.bytes -= header.size
   const inner = inflateMember(header, bytes)
   if (typeof inner === 'string') run.why = `${path}: ${inner}`

@@ -4,20 +4,29 @@
 // [attachments] max_archive_bytes; the rest of the message stays as read.
 import { ArchiveLimits, inspectArchive, isZip } from './archive'
 import { ArchiveFinding, AttachmentFacts } from './checks/attachments'
-import { MimePart, MimeScan, partBody, scanMime, ScanLimits, uuencodedFiles } from './mime/scan'
+import { MimePart, MimeScan, partBody, scanMime, ScanLimit, ScanLimits, Ticker, uuencodedFiles } from './mime/scan'
 
 export interface GatherOptions {
   archives: boolean
   maxArchiveBytes: number
   limits: ArchiveLimits
-  /** For attached messages sent base64 or quoted-printable, scanned after decoding. */
+  /** The message's scan limits: attached messages sent base64 or quoted-printable are scanned after decoding, within what is left of them. */
   scanLimits: ScanLimits
+  /** Attached messages sent encoded, decoded one inside another ([scan] max_encoded_messages). */
+  maxEncodedMessages: number
+  deadline?: Ticker
 }
 
-// Attached messages that are themselves encoded are decoded and scanned, to
-// this depth, so files in a forwarded message cannot hide behind base64.
-const MAX_ENCODED_MESSAGES = 3
+export interface Gathered {
+  facts: AttachmentFacts
+  /** The first limit reached, in this message or in an attached one decoded. */
+  limit?: ScanLimit
+}
 
+// uuencoded files decoded per message, all together: they are decoded to
+// look inside archives, and their data shares nothing with the archive caps.
+// An archive past it cannot be shown safe.
+export const MAX_UU_DECODED_BYTES = 64 * 1024 * 1024
 // An archive is read synchronously and none of its bytes outlive the
 // reading (the findings are names), so one buffer, kept between messages,
 // takes every attached archive's decoded bytes: a 150 KB zip then costs no
@@ -49,48 +58,101 @@ function mayBeZip(raw: Buffer, part: MimePart): boolean {
   return isZip(head)
 }
 
-export function gatherAttachments(raw: Buffer, scan: MimeScan, opts: GatherOptions): AttachmentFacts {
-  const filenames: string[] = []
-  const archives: ArchiveFinding[] = []
-  const budget = { entries: opts.limits.maxEntries, bytes: opts.limits.maxTotalBytes }
-  gather(raw, scan, opts, filenames, archives, budget, 0)
-  return { filenames: [...new Set(filenames)], archives }
+export function gatherAttachments(raw: Buffer, scan: MimeScan, opts: GatherOptions): Gathered {
+  const g: Gathering = {
+    opts,
+    filenames: [],
+    archives: [],
+    budget: { entries: opts.limits.maxEntries, bytes: opts.limits.maxTotalBytes },
+    uuBytes: { bytes: MAX_UU_DECODED_BYTES },
+    parts: opts.scanLimits.maxParts - scan.parts.length,
+  }
+  gather(g, raw, scan, 0, 0)
+  const facts = { filenames: [...new Set(g.filenames)], archives: g.archives }
+  return g.limit ? { facts, limit: g.limit } : { facts }
 }
 
-function gather(
-  raw: Buffer, scan: MimeScan, opts: GatherOptions, filenames: string[], archives: ArchiveFinding[],
-  budget: { entries: number; bytes: number }, nesting: number,
-): void {
+interface Gathering {
+  opts: GatherOptions
+  filenames: string[]
+  archives: ArchiveFinding[]
+  budget: { entries: number; bytes: number }
+  uuBytes: { bytes: number }
+  /** Parts left for attached messages decoded: the message's limit holds for all of them together. */
+  parts: number
+  limit?: ScanLimit
+}
+
+/** raw's parts, where raw is the message or an attached message `nesting` encodings deep, whose root sits at `depth`. */
+function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, depth: number): void {
+  const { opts } = g
+  const reached = (limit: ScanLimit): void => {
+    g.limit ??= limit
+  }
   const inspect = (label: string, data: Buffer | undefined): void => {
     if (!data || !isZip(data)) return
-    const verdict = inspectArchive(data, opts.limits, budget)
-    archives.push({
+    const verdict = inspectArchive(data, opts.limits, g.budget, opts.deadline)
+    g.archives.push({
       attachment: label,
       entries: verdict.entries.map((e) => e.path),
       unsafe: verdict.kind === 'unsafe' ? verdict.why : undefined,
     })
   }
   for (const part of scan.parts) {
-    filenames.push(...part.filenames)
-    if (isEncodedMessage(part) && nesting < MAX_ENCODED_MESSAGES) {
-      const inner = partBody(raw, part, opts.maxArchiveBytes)
-      if (inner) gather(inner, scanMime(inner, opts.scanLimits), opts, filenames, archives, budget, nesting + 1)
+    opts.deadline?.tick()
+    g.filenames.push(...part.filenames)
+    if (isEncodedMessage(part)) {
+      gatherEncoded(g, raw, part, nesting, depth + part.depth + 1, reached)
       continue
     }
     if (!isLeaf(part)) continue
     const label = part.filenames[0] ?? `part ${part.path || '1'}`
     if (opts.archives && mayBeZip(raw, part)) {
+      opts.deadline?.check()
       // into the shared buffer: inspect() is done with it before anything else decodes
       const data = partBody(raw, part, opts.maxArchiveBytes, scratchOf)
       if (data) inspect(label, data)
-      else archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
+      else g.archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
     }
     // The scan already named uuencoded files ("begin 644 name"); their
     // data is decoded only to look inside archives.
     if (opts.archives && part.contentType.startsWith('text/') && part.filenames.length) {
-      for (const f of uuencodedFiles(raw, part, opts.maxArchiveBytes)) inspect(f.name, f.data)
+      opts.deadline?.check()
+      for (const f of uuencodedFiles(raw, part, opts.maxArchiveBytes, g.uuBytes, opts.deadline)) {
+        if (f.data) inspect(f.name, f.data)
+        else if (f.head && isZip(f.head)) g.archives.push({ attachment: f.name, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded, or past ${MAX_UU_DECODED_BYTES} bytes of uuencoded files in the message` })
+      }
     }
   }
+}
+
+/** An attached message sent base64 or quoted-printable, whose root sits at `depth`: decoded and scanned, within the limits. */
+function gatherEncoded(g: Gathering, raw: Buffer, part: MimePart, nesting: number, depth: number, reached: (limit: ScanLimit) => void): void {
+  const { opts } = g
+  const where = `part ${part.path || '1'}${nesting ? ` of an attached message ${nesting} deep` : ''}`
+  if (nesting >= opts.maxEncodedMessages) {
+    reached({ name: 'messages', detail: `${where}: an attached message encoded inside ${nesting}, over [scan] max_encoded_messages ${opts.maxEncodedMessages}` })
+    return
+  }
+  const maxDepth = opts.scanLimits.maxDepth - depth
+  if (maxDepth < 0) {
+    reached({ name: 'depth', detail: `${where}: nested deeper than ${opts.scanLimits.maxDepth}` })
+    return
+  }
+  if (g.parts <= 0) {
+    reached({ name: 'parts', detail: `${where}: more than ${opts.scanLimits.maxParts} parts` })
+    return
+  }
+  opts.deadline?.check()
+  const inner = partBody(raw, part, opts.maxArchiveBytes)
+  if (!inner) {
+    reached({ name: 'messages', detail: `${where}: an attached message larger than ${opts.maxArchiveBytes} bytes decoded` })
+    return
+  }
+  const innerScan = scanMime(inner, { ...opts.scanLimits, maxParts: g.parts, maxDepth })
+  g.parts -= innerScan.parts.length
+  if (innerScan.limit) reached({ name: innerScan.limit.name, detail: `${where}: ${innerScan.limit.detail}` })
+  gather(g, inner, innerScan, nesting + 1, depth)
 }
 
 function isEncodedMessage(part: MimePart): boolean {

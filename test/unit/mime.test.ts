@@ -240,10 +240,10 @@ describe('header fields (RFC 5322)', () => {
     assert.deepEqual(kinds(result), ['bad-header'])
   })
 
-  test('a 1 MB header line is cut at the limit, reported, and costs no more than its length', () => {
+  test('a header section over the limit is cut there, reported as the header limit, and costs no more than its length', () => {
     const huge = 'X-Huge: ' + 'a'.repeat(1024 * 1024)
     const ct = 'Content-Type: application/octet-stream; name=first.exe; x="' + 'b'.repeat(1024 * 1024) + '"'
-    const raw = lines([huge, ct, huge, 'Subject: after', '', 'body'])
+    const raw = lines([ct, huge, huge, 'Subject: after', '', 'body'])
     const started = process.hrtime.bigint()
     const result = scan(raw, { maxHeaderBytes: 1000 })
     const ms = Number(process.hrtime.bigint() - started) / 1e6
@@ -252,9 +252,17 @@ describe('header fields (RFC 5322)', () => {
     assert.equal(result.parts[0].params.x.length, 1000 - 'Content-Type: application/octet-stream; name=first.exe; x="'.length)
     assert.equal(bodyText(raw, result.parts[0]), 'body')
     assert.deepEqual(kinds(result), ['header-too-long'])
-    assert.match(result.problems[0].detail, /x-huge is longer than 1000 bytes/)
+    assert.equal(result.problems[0].detail, 'message: the header section is longer than 1000 bytes, cut at content-type')
+    assert.deepEqual(result.limit, { name: 'header', detail: result.problems[0].detail })
+    // past the section's limit no field is read: the name after 1 MB of other fields is not seen, and the limit says so
+    const late = lines([huge, ct, 'Subject: after', '', 'body'])
+    const cut = scan(late, { maxHeaderBytes: 1000 })
+    assert.equal(cut.parts[0].contentType, 'text/plain')
+    assert.deepEqual(cut.parts[0].filenames, [])
+    assert.equal(bodyText(late, cut.parts[0]), 'body')
+    assert.equal(cut.limit?.name, 'header')
     const headers = topLevelHeaders(raw, 1000)
-    assert.deepEqual(headers.map((h) => [h.name, h.value.length]), [['x-huge', 992], ['content-type', 986], ['x-huge', 992], ['subject', 5]])
+    assert.deepEqual(headers.map((h) => [h.name, h.value.length]), [['content-type', 986], ['x-huge', 992], ['x-huge', 992], ['subject', 5]])
     // a folded field is cut too, however many lines it has
     const folded = lines(['Content-Type: text/plain;', ...Array.from({ length: 20000 }, () => '\tx=yyyyyyyyyy;'), '', 'b'])
     assert.deepEqual(kinds(scan(folded, { maxHeaderBytes: 1000 })), ['header-too-long'])
@@ -373,7 +381,7 @@ describe('file names', () => {
     assert.deepEqual(uuencodedFiles(raw, part(result, '1'), 10000), [{ name: 'Evil.EXE', data: exe }])
     assert.deepEqual(uuencodedFiles(raw, part(result, '2'), 10000), [{ name: 'b64.scr', data: exe }])
     assert.deepEqual(uuencodedFiles(raw, part(result, '3'), 10000), [{ name: 'qp.pif', data: Buffer.from('abc') }])
-    assert.deepEqual(uuencodedFiles(raw, part(result, '1'), 100), [{ name: 'Evil.EXE', data: undefined }])
+    assert.deepEqual(uuencodedFiles(raw, part(result, '1'), 100), [{ name: 'Evil.EXE', data: undefined, head: exe.subarray(0, 16) }])
     assert.deepEqual(uuencodedFiles(raw, part(result, '4'), 10000), [])
     assert.deepEqual(uuencodedFiles(raw, part(result, '6'), 10000), [{ name: 'b.exe', data: Buffer.from('MZ\x90', 'latin1') }])
   })
@@ -560,7 +568,7 @@ describe('part bodies', () => {
     assert.deepEqual(partBody(raw, p, 100), filler(100))
     assert.equal(partBody(raw, p, 99), undefined)
     const begin = raw.indexOf('begin')
-    assert.deepEqual(decodeUuencoded(raw, { name: 'u.exe', dataStart: raw.indexOf('\n', begin) + 1, form: 'uu' }, raw.length, 1000), filler(100))
+    assert.deepEqual(decodeUuencoded(raw, { name: 'u.exe', lineStart: begin, dataStart: raw.indexOf('\n', begin) + 1, dataEnd: raw.length, form: 'uu' }, 1000), filler(100))
   })
 })
 

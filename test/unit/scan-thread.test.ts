@@ -18,6 +18,10 @@ const SETTINGS: ContentSettings = {
   attachments: Object.fromEntries(
     Object.entries(defaults.attachments).filter(([k]) => k !== 'monitor' && k !== 'unsafe_archive').map(([k, spec]) => [k, spec.default]),
   ) as ContentSettings['attachments'],
+  scan: {
+    max_parts: defaults.scan.max_parts.default, max_depth: defaults.scan.max_depth.default,
+    max_header_bytes: defaults.scan.max_header_bytes.default, max_encoded_messages: defaults.scan.max_encoded_messages.default,
+  },
 }
 
 const MESSAGES: Array<[string, Buffer]> = [

@@ -2,8 +2,8 @@
 // never more than the caller's byte limit.
 import { cleanFilename } from './filenames'
 import { decodeBase64, decodeQuotedPrintable } from './decode'
-import type { MimePart } from './types'
-import { decodeUuencoded, findUuencodeBegins, UuBegin } from './uuencode'
+import type { MimePart, Ticker } from './types'
+import { decodeUuencoded, findUuencodeBegins, UuBegin, uuencodedHead } from './uuencode'
 
 // Non-standard Content-Transfer-Encoding values for a body that is one uuencoded file.
 const UUENCODE_ENCODINGS = new Set(['x-uuencode', 'uuencode', 'x-uue', 'uue'])
@@ -38,7 +38,7 @@ function transferDecoded(raw: Buffer, part: MimePart, maxBytes: number, alloc?: 
 export function partBody(raw: Buffer, part: MimePart, maxBytes: number, alloc?: (size: number) => Buffer): Buffer | undefined {
   if (isUuencodeEncoding(part.encoding)) {
     const [first] = findUuencodeBegins(raw, part.bodyStart, part.bodyEnd, 1)
-    if (first) return decodeUuencoded(raw, first, part.bodyEnd, maxBytes)
+    if (first) return decodeUuencoded(raw, first, maxBytes)
   }
   return transferDecoded(raw, part, maxBytes, alloc)
 }
@@ -53,21 +53,39 @@ function uuSource(raw: Buffer, part: MimePart): { buf: Buffer; start: number; en
 }
 
 /** The begin lines of the part's uuencoded files, at most limit. */
-export function uuencodeBegins(raw: Buffer, part: MimePart, limit: number): UuBegin[] {
+export function uuencodeBegins(raw: Buffer, part: MimePart, limit: number, deadline?: Ticker): UuBegin[] {
   const source = uuSource(raw, part)
-  return source ? findUuencodeBegins(source.buf, source.start, source.end, limit) : []
+  return source ? findUuencodeBegins(source.buf, source.start, source.end, limit, deadline) : []
+}
+
+export interface UuFile {
+  /** Cleaned. */
+  name: string
+  /** Undefined when longer than maxBytes, or than what was left of the budget. */
+  data: Buffer | undefined
+  /** Set when data is undefined: the file's first bytes, to tell whether it is an archive. */
+  head?: Buffer
 }
 
 /**
  * The uuencoded files in a text/plain part (or a uuencoded body): cleaned
- * name, and the data when at most maxBytes (undefined when larger). At most
- * 1000 files.
+ * name, and the data when at most maxBytes and within budget.bytes (which it
+ * is taken from: the decoded bytes of one message, all parts together). At
+ * most 1000 files. Each file's data ends at the next begin line, so the
+ * whole costs one pass over the part.
  */
-export function uuencodedFiles(raw: Buffer, part: MimePart, maxBytes: number): Array<{ name: string; data: Buffer | undefined }> {
+export function uuencodedFiles(raw: Buffer, part: MimePart, maxBytes: number, budget?: { bytes: number }, deadline?: Ticker): UuFile[] {
   const source = uuSource(raw, part)
   if (!source) return []
-  return findUuencodeBegins(source.buf, source.start, source.end, MAX_UU_FILES).map((begin) => ({
-    name: cleanFilename(begin.name),
-    data: decodeUuencoded(source.buf, begin, source.end, maxBytes),
-  }))
+  return findUuencodeBegins(source.buf, source.start, source.end, MAX_UU_FILES, deadline).map((begin) => {
+    const most = Math.min(maxBytes, budget ? Math.max(0, budget.bytes) : maxBytes)
+    const data = decodeUuencoded(source.buf, begin, most, deadline)
+    if (budget && data) budget.bytes -= data.length
+    const file: UuFile = { name: cleanFilename(begin.name), data }
+    if (!data) file.head = uuencodedHead(source.buf, begin, HEAD_BYTES)
+    return file
+  })
 }
+
+// Enough for any archive signature (archive.ts isZip reads 8).
+const HEAD_BYTES = 16

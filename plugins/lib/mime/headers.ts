@@ -2,9 +2,12 @@
 // continuation lines that start with white space (2.2.3), ended by an empty
 // line. Only the fields a caller asks for become strings; the others are
 // stepped over line by line. A field longer than the limit is cut there, so a
-// 1 MB header line costs one indexOf and one bounded copy.
+// 1 MB header line costs one indexOf and one bounded copy; past the section's
+// own limit no field is kept, and the lines are only stepped over to find
+// where the body starts.
 import { bytesToText } from './charset'
 import { contentEnd, CR, isWsp, LF, lineBreak, nextLine, trimSpace } from './lines'
+import type { Ticker } from './types'
 
 export interface HeaderField {
   /** Lower-case field name. */
@@ -22,11 +25,14 @@ export interface HeaderBlock {
   bodyStart: number
   /** Name of the first field cut at the limit. */
   cut?: string
+  /** Set when the section is longer than maxSectionBytes: the name of the field at the limit. */
+  sectionCut?: string
   /** Why the section ended or a line was skipped, when the input was not RFC 5322 syntax. */
   bad?: string
 }
 
 const COLON = 0x3a
+const PAST_LIMIT = '(a field past the limit)'
 
 // RFC 5322 3.6.8: field names are printable US-ASCII but the colon.
 function isFtext(b: number): boolean {
@@ -43,6 +49,9 @@ function isFtext(b: number): boolean {
  * bytes) ends the section and starts the body, as RFC 5322 parsers in mail
  * clients do (a missing empty line); a continuation line before any field is
  * skipped. Both are reported in `bad`.
+ *
+ * No field is kept past start + maxSectionBytes: a field that runs over it
+ * ends there, and `sectionCut` names it.
  */
 export function readHeaderBlock(
   raw: Buffer,
@@ -50,11 +59,15 @@ export function readHeaderBlock(
   maxFieldBytes: number,
   keep: (name: string) => boolean,
   stopAt?: (lineStart: number, lineEnd: number) => boolean,
+  maxSectionBytes = Infinity,
+  deadline?: Ticker,
 ): HeaderBlock {
   const block: HeaderBlock = { fields: [], bodyStart: raw.length }
+  const sectionLimit = start + maxSectionBytes
   let current: HeaderField | undefined
   let pos = start
   while (pos < raw.length) {
+    deadline?.tick()
     const lf = lineBreak(raw, pos)
     const end = contentEnd(raw, pos, lf)
     if (end === pos) {
@@ -67,9 +80,10 @@ export function readHeaderBlock(
     }
     if (isWsp(raw[pos])) {
       if (current) {
-        const limit = current.start + maxFieldBytes
+        if (end > sectionLimit) block.sectionCut ??= current.name
+        const limit = Math.min(current.start + maxFieldBytes, sectionLimit)
         if (end > limit) block.cut ??= current.name
-        current.end = Math.min(end, limit)
+        current.end = Math.max(current.valueStart, Math.min(end, limit))
       } else {
         block.bad ??= `continuation line with no field before it at byte ${pos}`
       }
@@ -86,8 +100,16 @@ export function readHeaderBlock(
       block.bodyStart = pos
       return block
     }
+    if (pos >= sectionLimit) {
+      // past the section's limit: stepped over with its continuation lines, never made a string
+      block.sectionCut ??= PAST_LIMIT
+      current = { name: PAST_LIMIT, start: pos, valueStart: sectionLimit, end: sectionLimit }
+      pos = nextLine(raw, lf)
+      continue
+    }
     const name = raw.toString('latin1', pos, i).toLowerCase()
-    const limit = pos + maxFieldBytes
+    if (end > sectionLimit) block.sectionCut ??= name
+    const limit = Math.min(pos + maxFieldBytes, sectionLimit)
     if (end > limit) block.cut ??= name
     const field: HeaderField = { name, start: pos, valueStart: Math.min(colon + 1, limit), end: Math.min(end, limit) }
     if (keep(name)) block.fields.push(field)

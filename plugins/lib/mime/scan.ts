@@ -7,17 +7,27 @@
 // The walk is iterative: an explicit stack holds the open parts, innermost
 // last, so that a message nested thousands of levels deep costs no
 // recursion. The body is searched for "\n--" with Buffer.indexOf, and only
-// those lines are compared with the boundaries of the open multiparts.
-import { CLOSE_DELIMITER, matchDelimiter } from './boundaries'
+// those lines are looked up among the boundaries of the open multiparts, by
+// length and then in a map: a line costs its own length, however many
+// multiparts are open.
+//
+// Multipart delimiter lines (RFC 2046 5.1.1): "--" boundary, then optional
+// white space ("transport padding"), is a delimiter; "--" boundary "--" the
+// close delimiter. The whole line must have this form, as Thunderbird's and
+// Python's MIME parsers check it, rather than only start with "--" boundary
+// as the RFC's note to implementors allows: a line "--abcdef" is then never
+// taken for a delimiter of "abc", so a boundary may be a prefix of another
+// (RFC 2046 5.1.2 asks nested multiparts for different boundaries, not for
+// boundaries that are not prefixes of each other).
 import { uuencodeBegins, mayHoldUuencode } from './body'
 import { collectFilenames } from './filenames'
 import { readHeaderBlock } from './headers'
-import { beforeLineBreak, contentEnd, DASH, LF, lineBreak, nextLine } from './lines'
+import { beforeLineBreak, contentEnd, DASH, isWsp, LF, lineBreak, nextLine } from './lines'
 import type { StructuredValue } from './params'
 import { makePart, PartPlace } from './part-fields'
-import type { MimePart, MimeProblem, MimeProblemKind, MimeScan, ScanLimits } from './types'
+import type { LimitName, MimePart, MimeProblem, MimeProblemKind, MimeScan, ScanLimit, ScanLimits } from './types'
 
-export type { MimePart, MimeProblem, MimeProblemKind, MimeScan, ScanLimits } from './types'
+export type { LimitName, MimePart, MimeProblem, MimeProblemKind, MimeScan, ScanLimit, ScanLimits, Ticker } from './types'
 export { topLevelHeaders } from './headers'
 export { partBody, uuencodedFiles } from './body'
 export { decodeUuencoded } from './uuencode'
@@ -29,13 +39,25 @@ const NL_DASHES = Buffer.from('\n--')
 // message/rfc822 and message/global (RFC 6532 3.7) hold a whole message, scanned in place when not encoded.
 const MESSAGE_TYPES = new Set(['message/rfc822', 'message/global'])
 const IDENTITY_ENCODINGS = new Set(['7bit', '8bit', 'binary'])
+// The problems that leave part of the message unread: limits a sender can reach.
+const LIMIT_OF: Partial<Record<MimeProblemKind, LimitName>> = { 'too-many-parts': 'parts', 'too-deep': 'depth', 'header-too-long': 'header' }
 
 /** A part whose end is not known yet. */
 interface Open {
   part: MimePart
-  /** The boundary of a multipart still waiting for its close delimiter. */
-  boundary?: Buffer
+  /**
+   * The boundary of a multipart still waiting for its close delimiter, as
+   * sent less trailing white space (RFC 2046 5.1.1: a boundary does not end
+   * in a space; a delimiter line may, as transport padding).
+   */
+  boundary?: string
   children: number
+}
+
+/** The length of the line's content without trailing spaces and tabs. */
+function trimmedEnd(raw: Buffer, start: number, end: number): number {
+  while (end > start && isWsp(raw[end - 1])) end--
+  return end
 }
 
 function childPath(parent: string, n: number): string {
@@ -57,7 +79,10 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   const parts: MimePart[] = []
   const problems: MimeProblem[] = []
   const reported = new Set<MimeProblemKind>()
+  let limit: ScanLimit | undefined
   const problem = (kind: MimeProblemKind, detail: string): void => {
+    const name = LIMIT_OF[kind]
+    if (name) limit ??= { name, detail }
     if (reported.has(kind)) return
     reported.add(kind)
     problems.push({ kind, detail })
@@ -66,16 +91,48 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
 
   const stack: Open[] = []
   let openBoundaries = 0
+  // The open boundaries: their stack indices by boundary (innermost last), and how many have each length.
+  const byBoundary = new Map<string, number[]>()
+  const lengths = new Map<number, number>()
+  const openBoundary = (index: number, boundary: string): void => {
+    stack[index].boundary = boundary
+    openBoundaries++
+    const list = byBoundary.get(boundary)
+    if (list) list.push(index)
+    else byBoundary.set(boundary, [index])
+    lengths.set(boundary.length, (lengths.get(boundary.length) ?? 0) + 1)
+  }
+  // Always the innermost open one of its boundary: the list's last.
+  const closeBoundary = (open: Open): void => {
+    const boundary = open.boundary
+    if (boundary === undefined) return
+    open.boundary = undefined
+    openBoundaries--
+    const list = byBoundary.get(boundary) as number[]
+    list.pop()
+    if (!list.length) byBoundary.delete(boundary)
+    const n = (lengths.get(boundary.length) ?? 1) - 1
+    if (n) lengths.set(boundary.length, n)
+    else lengths.delete(boundary.length)
+  }
+  const innermost = (start: number, end: number): number => {
+    if (!lengths.has(end - start)) return -1
+    const list = byBoundary.get(raw.toString('latin1', start, end))
+    return list ? list[list.length - 1] : -1
+  }
 
   // The open multipart whose delimiter the line is, innermost first. RFC 2046 5.1.2: outer delimiters must be recognized at any depth, so one ends every part inside it (an unterminated multipart, an attached message).
+  // A line "--" boundary ("--")? (white space)* (boundaries.ts): after the
+  // "--", either the boundary, or the boundary and "--" (a boundary may end
+  // in "--" itself, so both are looked up).
   const delimiterOf = (start: number, end: number): { index: number; close: boolean } | undefined => {
-    for (let k = stack.length - 1; k >= 0; k--) {
-      const boundary = stack[k].boundary
-      if (!boundary) continue
-      const m = matchDelimiter(raw, start, end, boundary)
-      if (m) return { index: k, close: m === CLOSE_DELIMITER }
-    }
-    return undefined
+    if (end - start < 2 || raw[start] !== DASH || raw[start + 1] !== DASH) return undefined
+    const tail = trimmedEnd(raw, start + 2, end)
+    const open = innermost(start + 2, tail)
+    let closing = -1
+    if (tail - start >= 4 && raw[tail - 1] === DASH && raw[tail - 2] === DASH) closing = innermost(start + 2, trimmedEnd(raw, start + 2, tail - 2))
+    if (open < 0 && closing < 0) return undefined
+    return closing > open ? { index: closing, close: true } : { index: open, close: false }
   }
   const isDelimiter = (start: number, end: number): boolean => delimiterOf(start, end) !== undefined
 
@@ -90,6 +147,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
       if (d) return d
     }
     for (let from = pos; ; ) {
+      limits.deadline?.tick()
       const i = raw.indexOf(NL_DASHES, from)
       if (i < 0) return undefined
       const d = check(i + 1)
@@ -101,8 +159,8 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   // Parts close innermost first; an outer part never ends before the parts it holds (an empty inner body starts at the delimiter line itself).
   const close = (open: Open, end: number): number => {
     open.part.bodyEnd = Math.max(open.part.bodyStart, end)
-    if (open.boundary) {
-      openBoundaries--
+    if (open.boundary !== undefined) {
+      closeBoundary(open)
       problem('unterminated-multipart', `${where(open.part.path)}: the closing boundary never came`)
     }
     return open.part.bodyEnd
@@ -111,6 +169,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   let pos = 0
   let pending: PartPlace | undefined = { path: '', depth: 0, defaultType: 'text/plain' }
   for (;;) {
+    limits.deadline?.tick()
     if (pending) {
       const at: PartPlace = pending
       pending = undefined
@@ -118,8 +177,8 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
         // not recorded: its bytes stay inside the enclosing part, up to the next delimiter
         problem('too-many-parts', `more than ${maxParts} parts; ${where(at.path)} and after are not split`)
       } else {
-        const block = readHeaderBlock(raw, pos, limits.maxHeaderBytes, keepWanted, openBoundaries ? isDelimiter : undefined)
-        if (block.cut) problem('header-too-long', `${where(at.path)}: ${block.cut} is longer than ${limits.maxHeaderBytes} bytes, cut`)
+        const block = readHeaderBlock(raw, pos, limits.maxHeaderBytes, keepWanted, openBoundaries ? isDelimiter : undefined, limits.maxHeaderBytes, limits.deadline)
+        if (block.sectionCut) problem('header-too-long', `${where(at.path)}: the header section is longer than ${limits.maxHeaderBytes} bytes, cut at ${block.sectionCut}`)
         if (block.bad) problem('bad-header', `${where(at.path)}: ${block.bad}`)
         const { part, type, disposition } = makePart(raw, pos, block, at)
         parts.push(part)
@@ -133,9 +192,9 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
           problem('too-deep', `${where(part.path)}: nested deeper than ${limits.maxDepth}, kept as one part`)
         } else if (part.contentType.startsWith('multipart/')) {
           if (boundary) {
-            // RFC 2046 5.1.1: the boundary as sent, byte for byte
-            open.boundary = Buffer.from(boundary, 'latin1')
-            openBoundaries++
+            // RFC 2046 5.1.1: the boundary as sent, byte for byte (a latin1 string is one character per byte)
+            const bytes = Buffer.from(boundary, 'latin1')
+            openBoundary(stack.length - 1, bytes.toString('latin1', 0, trimmedEnd(bytes, 0, bytes.length)))
             part.isMultipart = true
           } else {
             problem('no-boundary', `${where(part.path)}: ${part.contentType} without a boundary, kept as one part`)
@@ -157,8 +216,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
     pos = d.next
     if (d.close) {
       // what follows is the epilogue, up to the end of the enclosing part
-      frame.boundary = undefined
-      openBoundaries--
+      closeBoundary(frame)
     } else {
       frame.children++
       // RFC 2046 5.1.5: in a digest, parts are messages unless they say otherwise
@@ -170,14 +228,15 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
 
   let uuBudget = maxParts
   for (const part of parts) {
+    limits.deadline?.tick()
     let uuNames: string[] = []
     if (mayHoldUuencode(part)) {
-      const begins = uuencodeBegins(raw, part, uuBudget + 1)
+      const begins = uuencodeBegins(raw, part, uuBudget + 1, limits.deadline)
       if (begins.length > uuBudget) problem('too-many-parts', `more than ${maxParts} uuencoded files; the rest are not named`)
       uuNames = begins.slice(0, uuBudget).map((b) => b.name)
       uuBudget -= uuNames.length
     }
     part.filenames = collectFilenames(headersOf.get(part) ?? [], uuNames)
   }
-  return { parts, problems }
+  return limit ? { parts, problems, limit } : { parts, problems }
 }

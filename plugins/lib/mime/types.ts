@@ -35,13 +35,32 @@ export interface MimePart {
   isMultipart: boolean
 }
 
+/** A limit a sender can reach: the scan stopped short of part of the message. */
+export type LimitName = 'parts' | 'depth' | 'header' | 'messages' | 'timeout' | 'memory'
+
+export interface ScanLimit {
+  name: LimitName
+  /** For the log: where and what. */
+  detail: string
+}
+
+/** Reads the clock now and then inside the scan loops; throws ScanDeadlineError past the deadline (see deadline.ts). */
+export interface Ticker {
+  /** Once per line, part or entry: cheap. */
+  tick(): void
+  /** Before a step that does much work at once (inflating, decoding a part). */
+  check(): void
+}
+
 export interface ScanLimits {
   /** Parts recorded at most; the rest of the message is still walked but not split further. */
   maxParts: number
   /** Deepest part recorded; a container at this depth is kept as one opaque part. */
   maxDepth: number
-  /** Bytes of one header field (folded lines included) kept; the rest is cut. */
+  /** Bytes of one header section (a part's or the message's own, folded lines included) kept; the rest is cut. */
   maxHeaderBytes: number
+  /** The in-place scan's deadline, when it has one. */
+  deadline?: Ticker
 }
 
 export type MimeProblemKind =
@@ -62,4 +81,6 @@ export interface MimeScan {
   parts: MimePart[]
   /** Limits hit or structure broken, the first occurrence of each kind; the scan still returns what it found. */
   problems: MimeProblem[]
+  /** The first limit reached: part of the message was not looked at. */
+  limit?: ScanLimit
 }
