@@ -104,6 +104,9 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
         resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout, shared.dns.cache_ttl),
         spfFromHaraka: spfFromHaraka(txn),
         maxLookupsMs: shared.dns.timeout * 3000,
+        maxLookups: shared.dns.max_lookups,
+        maxFromDomains: own.dmarc.max_from_domains,
+        maxDkimSignatures: own.dmarc.max_dkim_signatures,
       })),
     })
   } finally {

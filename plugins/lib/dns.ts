@@ -35,14 +35,31 @@ export function ptrName(ip: string): string {
   return `${nibbles.reverse().join('.')}.ip6.arpa`
 }
 
+/**
+ * A c-ares channel for each lookup, given the whole [dns] timeout. Node 24's
+ * c-ares (1.34) times a query by the server's recent latency once it has
+ * three answers (5 x the average, at least about 1 s), whatever timeout was
+ * configured, so a channel shared by all lookups gave up on a 2.5 s answer
+ * after a run of fast ones; a new channel has no history and waits the
+ * configured time. maxTimeout because c-ares otherwise caps a try at 5 s.
+ * One try: c-ares drops an answer that arrives after a try's own timeout, so
+ * shorter tries retried would fail a server that is slow but within [dns]
+ * timeout. Creating one costs about 0.1 ms, far below the lookup it serves.
+ */
+export function channels(servers: readonly string[], totalMs: number): () => dnsp.Resolver {
+  // The system's servers read once, so a channel does not read resolv.conf each time.
+  const list = servers.length ? [...servers] : new dnsp.Resolver().getServers()
+  return () => {
+    const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1, maxTimeout: totalMs })
+    if (list.length) resolver.setServers(list)
+    return resolver
+  }
+}
+
 export function makeDns(servers: readonly string[], timeoutSec: number, cacheSec = 0): Dns {
   const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
-  // One try with the whole budget: c-ares drops an answer that arrives after
-  // a try's own timeout, so shorter tries retried would fail a server that is
-  // slow but within [dns] timeout. The race below holds the bound whatever
-  // c-ares does with its timers.
-  const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1 })
-  if (servers.length) resolver.setServers([...servers])
+  // The race below holds the bound whatever c-ares does with its timers.
+  const channel = channels(servers, totalMs)
 
   const cache = new AnswerCache<Lookup<unknown>>(cacheSec * 1000)
 
@@ -75,11 +92,11 @@ export function makeDns(servers: readonly string[], timeoutSec: number, cacheSec
   }
 
   return {
-    ptr: (ip) => lookup(`ptr:${ip}`, () => resolver.resolvePtr(ptrName(ip))),
-    a: (name) => lookup(`a:${name.toLowerCase()}`, () => resolver.resolve4(name)),
-    aaaa: (name) => lookup(`aaaa:${name.toLowerCase()}`, () => resolver.resolve6(name)),
-    mx: (name) => lookup(`mx:${name.toLowerCase()}`, async () => (await resolver.resolveMx(name)).map((m) => ({ exchange: m.exchange, priority: m.priority }))),
-    txt: (name) => lookup(`txt:${name.toLowerCase()}`, async () => (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''))),
+    ptr: (ip) => lookup(`ptr:${ip}`, () => channel().resolvePtr(ptrName(ip))),
+    a: (name) => lookup(`a:${name.toLowerCase()}`, () => channel().resolve4(name)),
+    aaaa: (name) => lookup(`aaaa:${name.toLowerCase()}`, () => channel().resolve6(name)),
+    mx: (name) => lookup(`mx:${name.toLowerCase()}`, async () => (await channel().resolveMx(name)).map((m) => ({ exchange: m.exchange, priority: m.priority }))),
+    txt: (name) => lookup(`txt:${name.toLowerCase()}`, async () => (await channel().resolveTxt(name)).map((chunks) => chunks.join(''))),
   }
 }
 

@@ -30,7 +30,8 @@ test('a repeat message is answered from the kept results, with the same facts', 
   const first = await authenticate(input({ resolver }))
   dns.queries = []
   const second = await authenticate(input({ resolver }))
-  assert.deepEqual(second, first)
+  assert.deepEqual({ ...second, lookups: undefined }, { ...first, lookups: undefined })
+  assert.deepEqual(second.lookups, { count: 0, max: Infinity, refused: 0 })
   assert.equal(first.spf.result, 'pass')
   assert.equal(first.dmarc?.result, 'pass')
   assert.equal(dns.queries.length, 0)

@@ -75,6 +75,10 @@ function zone(): Record<string, RecordSpec[]> {
     // a chain of slow answers, each within the lookup timeout.
     'slow.example': txt(SPF_LIST),
     '_dmarc.slow.example': txt('v=DMARC1; p=reject'),
+    // SPF that answers after the SPF share of a 450 ms bound; p=reject.
+    'slowspf.example': txt(SPF_LIST),
+    'mail.slowspf.example': txt(SPF_LIST),
+    '_dmarc.slowspf.example': txt('v=DMARC1; p=reject'),
   }
 }
 
@@ -132,8 +136,10 @@ before(async () => {
     servfail: ['sfail.example', '_dmarc.tempfail.example', 'sel._domainkey.keyfail.example'],
     silent: ['_dmarc.silent.example'],
   })
-  server.delay('slow.example', 200)
-  server.delay('_dmarc.slow.example', 200)
+  server.delay('slow.example', 220)
+  server.delay('_dmarc.slow.example', 250)
+  server.delay('slowspf.example', 600)
+  server.delay('mail.slowspf.example', 600)
 })
 
 after(async () => {
@@ -345,13 +351,30 @@ describe('temporary failures (G1E) within the bound', () => {
     assert.equal(line(dmarcCheck(f, DMARC_CFG)), '450 4.4.0 alice@silent.example: Temporary DMARC DNS lookup failure (G1E)')
   })
 
-  it('slow answers that add up past maxLookupsMs: temperror at the bound', async () => {
+  it('the policy lookup starts at once: SPF at 220 ms and the policy at 250 ms fit a 450 ms bound', async () => {
     const t0 = Date.now()
-    const f = await authenticate(input(message(['<alice@slow.example>']), { mailFrom: 'alice@slow.example', ip: GOOD_IP, maxLookupsMs: 300 }))
+    const f = await authenticate(input(message(['<alice@slow.example>']), { mailFrom: 'alice@slow.example', ip: GOOD_IP, maxLookupsMs: 450 }))
     const took = Date.now() - t0
-    assert.equal(f.spf.result, 'pass', 'SPF answered at 200 ms')
-    assert.equal(f.dmarc?.result, 'temperror', 'the policy would have come at 400 ms')
-    assert.ok(took >= 280 && took < 300 + 250, `took ${took} ms`)
+    assert.equal(f.spf.result, 'pass', 'SPF answered at 220 ms')
+    assert.equal(f.dmarc?.result, 'pass', 'one after the other they would take 470 ms')
+    assert.ok(took >= 240 && took < 450, `took ${took} ms`)
+  })
+
+  it('slow SPF of a MAIL FROM domain that cannot align: cut at two thirds of the bound, the reject stands (G15)', async () => {
+    const t0 = Date.now()
+    const f = await authenticate(input(message(['<alice@sender.example>']), { mailFrom: 'bounce@slowspf.example', maxLookupsMs: 450 }))
+    const took = Date.now() - t0
+    assert.equal(f.spf.result, 'temperror', 'SPF would answer at 600 ms')
+    assert.deepEqual([f.dmarc?.result, f.dmarc?.policy, f.dmarc?.uncertain], ['fail', 'reject', undefined])
+    assert.equal(line(dmarcCheck(f, DMARC_CFG)), '550 5.7.1 Email rejected per DMARC policy for sender.example (G15)')
+    assert.ok(took >= 290 && took < 450, `took ${took} ms`)
+  })
+
+  it('slow SPF of a MAIL FROM domain that could align (a subdomain of the From domain): G1E', async () => {
+    const f = await authenticate(input(message(['<alice@slowspf.example>']), { mailFrom: 'bounce@mail.slowspf.example', maxLookupsMs: 450 }))
+    assert.equal(f.spf.result, 'temperror')
+    assert.match(f.dmarc?.uncertain ?? '', /SPF temperror for mail\.slowspf\.example/)
+    assert.equal(line(dmarcCheck(f, DMARC_CFG)), '450 4.4.0 alice@slowspf.example: Temporary DMARC DNS lookup failure (G1E)')
   })
 
   it('SPF temperror that could have aligned turns a reject into G1E, not G15', async () => {

@@ -13,7 +13,9 @@ import { AuthFacts, AuthInput, SpfResult } from './facts'
 import { AnswerCache } from '../answer-cache'
 import { byStrictness, DmarcCache, evaluateDomain, Identifiers } from './dmarc'
 import { fromFacts } from './from'
-import { maySign, readHeaders } from './headers'
+import { HeaderFacts, maySign, readHeaders } from './headers'
+import { messageStream, signaturesToVerify, Skipped } from './dkim-input'
+import { prefetchPolicy } from './dmarc'
 import { MailauthResolver, MessageResolver, messageResolver, ResolverFn } from './resolver'
 
 export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
@@ -22,6 +24,9 @@ export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
 const DEFAULT_LOOKUP_MS = 5000
 /** How long past the bound the last answers may take to be read before the safety net gives up on them. */
 const GRACE_MS = 200
+/** [dmarc] max_from_domains and max_dkim_signatures' defaults, for a caller that does not say. */
+const DEFAULT_MAX_FROM_DOMAINS = 10
+const DEFAULT_MAX_SIGNATURES = 10
 
 const SPF_RESULTS: ReadonlySet<string> = new Set<SpfResult>(['pass', 'fail', 'softfail', 'neutral', 'none', 'permerror', 'temperror'])
 
@@ -71,46 +76,67 @@ async function runSpf(input: AuthInput, resolver: MessageResolver, cache?: Resul
   return facts
 }
 
+interface DkimRow {
+  signingDomain?: string | false
+  selector?: string
+  id?: string
+  status: { result: string; comment?: string | false; underSized?: number }
+}
+interface DkimRows {
+  results: DkimRow[]
+  skipped: Skipped[]
+}
+
 /**
- * What dkimVerify needs to see: the whole message when it is signed; the
- * header alone when it is not, since there is then no body hash to check and
- * the header still gives the From fields. Reading a large body costs more
- * than the rest of the evaluation.
+ * DKIM for the message: nothing to do when the header carries no
+ * DKIM-Signature and no ARC field. Otherwise the signatures within the caps
+ * (see dkim-input.ts) are verified, the message streamed a chunk per turn of
+ * the event loop. Not done by `until`: each signature handed over is
+ * temperror (it might have passed), which DMARC treats as unknown when it
+ * could have aligned.
  */
-function dkimInput(raw: Buffer): Buffer {
-  let end = raw.indexOf('\r\n\r\n')
-  let sep = 4
-  if (end < 0) {
-    end = raw.indexOf('\n\n')
-    sep = 2
+async function runDkim(raw: Buffer, head: HeaderFacts, max: number, resolver: ResolverFn, until: number): Promise<DkimRows> {
+  if (!maySign(head.keys)) return { results: [], skipped: [] }
+  const { raw: input, skipped, handed } = signaturesToVerify(raw, head, max)
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  const verify = dkimVerify(messageStream(input, () => stopped), { resolver: resolver as DNSResolver })
+  verify.catch(() => undefined)
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, until - Date.now()))
+  })
+  try {
+    const done = await Promise.race([verify, late])
+    if (done) return { results: done.results, skipped }
+  } finally {
+    stopped = true
+    clearTimeout(timer)
   }
-  if (end < 0) return raw
-  const head = raw.subarray(0, end + sep)
-  return /^dkim-signature[ \t]*:/im.test(head.toString('latin1')) ? raw : head
+  // What the signatures handed over would have said is unknown.
+  const results = handed.map((signingDomain) => ({ signingDomain, status: { result: 'temperror', comment: 'not verified within the time limit of the evaluation' } }))
+  return { results, skipped }
 }
 
-type DkimResult = Awaited<ReturnType<typeof dkimVerify>>
+/** The deadline share of SPF and DKIM: DMARC keeps the last third of the bound for what depends on them (alignment walks, np). */
+const SPF_DKIM_SHARE = 2 / 3
 
-/**
- * DKIM for the message, or what dkimVerify would say of it without running
- * it: when the header carries no DKIM-Signature and no ARC field there is
- * nothing to verify, and the From fields (all DMARC needs from it) are read
- * by the same code (see headers.ts).
- */
-async function runDkim(raw: Buffer, resolver: ResolverFn): Promise<Pick<DkimResult, 'results' | 'headerFrom' | 'fromFields'>> {
-  const head = readHeaders(raw)
-  if (maySign(head.keys)) return dkimVerify(dkimInput(raw), { resolver: resolver as DNSResolver })
-  return { results: [], headerFrom: head.headerFrom, fromFields: head.fromFields }
-}
-
-async function evaluate(input: AuthInput, resolver: MessageResolver): Promise<AuthFacts> {
+async function evaluate(input: AuthInput, resolver: MessageResolver, start: number, budget: number): Promise<AuthFacts> {
   const caches = cachesFor(input.resolver)
   const given = input.spfFromHaraka
+  // RFC 7489 6.6.1: From first, so each Author Domain's policy lookup
+  // starts at once, beside SPF and DKIM, in From order; the answers are
+  // shared through the message's resolver, so the evaluation below asks
+  // nothing twice.
+  const head = readHeaders(input.raw)
+  const { from, addressOf } = fromFacts(head.headerFrom, head.fromFields, input.maxFromDomains ?? DEFAULT_MAX_FROM_DOMAINS)
+  const dmarcView = resolver.view('dmarc', start + budget)
+  for (const d of from.domains) prefetchPolicy(d, dmarcView)
+  const early = start + Math.round(budget * SPF_DKIM_SHARE)
   const [dkim, spf] = await Promise.all([
-    runDkim(input.raw, resolver),
+    runDkim(input.raw, head, input.maxDkimSignatures ?? DEFAULT_MAX_SIGNATURES, resolver.view('dkim', early), early),
     given
       ? Promise.resolve<AuthFacts['spf']>({ result: given.result, domain: given.domain.toLowerCase(), source: 'haraka-plugin-spf' })
-      : runSpf(input, resolver, caches?.spf),
+      : runSpf(input, resolver.view('spf', early), caches?.spf),
   ])
 
   // Unsigned messages get one "none" row from mailauth without a domain.
@@ -120,21 +146,24 @@ async function evaluate(input: AuthInput, resolver: MessageResolver): Promise<Au
     spfTemp: spf.result === 'temperror' ? [spf.domain] : [],
     dkimPass: signatures
       .filter((r) => r.status.result === 'pass')
-      .map((r) => ({ domain: r.signingDomain as string, id: r.id, underSized: r.status.underSized })),
-    dkimTemp: signatures.filter((r) => r.status.result === 'temperror').map((r) => r.signingDomain as string),
+      .map((r) => ({ domain: String(r.signingDomain), id: r.id, underSized: r.status.underSized })),
+    dkimTemp: signatures.filter((r) => r.status.result === 'temperror').map((r) => String(r.signingDomain)),
   }
 
-  const { from, addressOf } = fromFacts(dkim.headerFrom ?? [], dkim.fromFields ?? 0)
-  const outcomes = await Promise.all(from.domains.map((d) => evaluateDomain(d, addressOf.get(d) ?? d, ids, resolver, caches?.dmarc)))
+  const outcomes = await Promise.all(from.domains.map((d) => evaluateDomain(d, addressOf.get(d) ?? d, ids, dmarcView, caches?.dmarc)))
   const facts: AuthFacts = {
     spf,
     from,
-    dkim: signatures.map((r) => {
-      const row: AuthFacts['dkim'][number] = { domain: r.signingDomain as string, result: String(r.status.result) }
-      if (r.selector) row.selector = r.selector
-      if (r.status.comment) row.comment = r.status.comment
-      return row
-    }),
+    dkim: [
+      ...signatures.map((r) => {
+        const row: AuthFacts['dkim'][number] = { domain: String(r.signingDomain), result: String(r.status.result) }
+        if (r.selector) row.selector = r.selector
+        if (r.status.comment) row.comment = r.status.comment
+        return row
+      }),
+      // RFC 8601 2.7.1 "policy": signed, but the signature was not acceptable here.
+      ...dkim.skipped.map((k) => ({ domain: k.domain, result: 'policy', ...(k.selector ? { selector: k.selector } : {}), comment: k.why })),
+    ],
   }
   if (outcomes.length) {
     const sorted = byStrictness(outcomes)
@@ -143,9 +172,10 @@ async function evaluate(input: AuthInput, resolver: MessageResolver): Promise<Au
   return facts
 }
 
-// What is known when the safety net fires: nothing but the given SPF.
-function timedOut(input: AuthInput, budget: number): AuthFacts {
-  const why = `authentication did not finish within ${budget} ms`
+// What is known when the safety net fires, or the evaluation failed: nothing
+// but the given SPF; DMARC temperror, so the check defers (G1E) rather than
+// lets the message through on something a sender may have provoked.
+function unknown(input: AuthInput, why: string): AuthFacts {
   const given = input.spfFromHaraka
   return {
     spf: given
@@ -157,25 +187,43 @@ function timedOut(input: AuthInput, budget: number): AuthFacts {
   }
 }
 
+/** The From addresses, read again for the G1E line when the evaluation itself failed. */
+function withFrom(input: AuthInput, facts: AuthFacts): AuthFacts {
+  try {
+    const head = readHeaders(input.raw)
+    facts.from = { ...facts.from, addresses: head.headerFrom, headerCount: head.fromFields }
+  } catch {
+    // nothing more to say
+  }
+  return facts
+}
+
 /**
- * Authenticates one message. Every lookup goes through `input.resolver`;
- * none outlives the bound (maxLookupsMs, default 3 × the resolver's
- * timeout), past which a lookup answers ETIMEOUT and what it would have
- * decided is temperror. A safety net returns temperror facts should
- * anything else hold the evaluation past the bound. Rejects only on a bug
- * or input mailauth cannot read; the hook lets the mail through then.
+ * Authenticates one message. Every lookup goes through `input.resolver`,
+ * at most `maxLookups` of them; none outlives the bound (maxLookupsMs,
+ * default 3 × the resolver's timeout): SPF and DKIM get the first two
+ * thirds, the DMARC policy lookups start at once and may use all of it; past
+ * its deadline a lookup answers ETIMEOUT and what it would have decided is
+ * temperror. Never rejects: should the evaluation fail or a safety net fire,
+ * DMARC is temperror (G1E with [dmarc] temperror=defer), never acceptance by
+ * the hook's catch.
  */
 export async function authenticate(input: AuthInput): Promise<AuthFacts> {
   const budget = Math.max(1, input.maxLookupsMs ?? 3 * (input.resolver.timeoutMs ?? DEFAULT_LOOKUP_MS))
-  const resolver = messageResolver(input.resolver, Date.now() + budget)
+  const start = Date.now()
+  const resolver = messageResolver(input.resolver, start + budget, input.maxLookups ?? Infinity)
   let timer: NodeJS.Timeout | undefined
   const safetyNet = new Promise<AuthFacts>((resolve) => {
-    timer = setTimeout(() => resolve(timedOut(input, budget)), budget + GRACE_MS)
+    timer = setTimeout(() => resolve(withFrom(input, unknown(input, `authentication did not finish within ${budget} ms`))), budget + GRACE_MS)
   })
-  const work = evaluate(input, resolver)
-  work.catch(() => undefined)
+  const work = Promise.resolve()
+    .then(() => evaluate(input, resolver, start, budget))
+    .catch((err: unknown) => withFrom(input, unknown(input, `authentication failed: ${err instanceof Error ? err.message : String(err)}`)))
   try {
-    return await Promise.race([work, safetyNet])
+    const facts = await Promise.race([work, safetyNet])
+    const b = resolver.budget
+    facts.lookups = { count: b.total, max: b.max, refused: b.refused }
+    return facts
   } finally {
     clearTimeout(timer)
   }

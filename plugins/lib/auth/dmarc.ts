@@ -11,10 +11,44 @@
 // 3.1.1, 3.1.2). pct is historic in RFC 9989 and mailauth ignores it: a
 // p=reject record is applied to every message whatever its pct (RFC 7489
 // 6.6.4 sampling is not done).
+import { createRequire } from 'node:module'
 import { DNSResolver, dmarc as mailauthDmarc } from 'mailauth'
 import { DmarcOutcome, DmarcPolicy, DmarcResult } from './facts'
 import { AnswerCache } from '../answer-cache'
 import { MessageResolver, ResolverFn } from './resolver'
+
+// mailauth's own policy discovery (RFC 9989 4.10 Tree Walk), loaded through
+// its resolution so the walk asks exactly what its dmarc() will ask.
+const fromMailauth = createRequire(require.resolve('mailauth'))
+const { createRecordLookup, discoverPolicy } = fromMailauth('mailauth/lib/dmarc/get-dmarc-record') as {
+  createRecordLookup(resolver: ResolverFn): (name: string) => Promise<unknown>
+  discoverPolicy(domain: string, lookup: (name: string) => Promise<unknown>): Promise<unknown>
+}
+
+/**
+ * Starts the policy lookups of an Author Domain at once, beside SPF and
+ * DKIM: their answers stay in the message's resolver, where the evaluation
+ * after SPF and DKIM finds them, so a slow SPF cannot use up the time of the
+ * policy lookups. The first query of each domain is sent before anything
+ * else waits (calls in From order).
+ */
+export function prefetchPolicy(fromDomain: string, resolver: ResolverFn): void {
+  discoverPolicy(fromDomain.toLowerCase(), createRecordLookup(resolver)).catch(() => undefined)
+}
+
+/**
+ * Whether an identifier could align with the Author Domain under any
+ * alignment mode: relaxed alignment (RFC 7489 3.1; RFC 9989 4.10.2) needs it
+ * at or below the Organizational Domain the policy lookup found (`orgDomain`),
+ * strict needs the Author Domain itself. An identifier that cannot align
+ * decides nothing whatever its result.
+ */
+export function couldAlign(identifier: string, fromDomain: string, orgDomain: string | undefined): boolean {
+  const d = identifier.toLowerCase().replace(/\.$/, '')
+  const from = fromDomain.toLowerCase()
+  const org = (orgDomain ?? from).toLowerCase()
+  return d === from || d === org || d.endsWith(`.${org}`)
+}
 
 /** What DMARC is fed: the identifiers that passed, and those whose check failed temporarily. */
 export interface Identifiers {
@@ -66,18 +100,28 @@ function outcomeOf(answer: Answer, fromDomain: string, address: string): DmarcOu
 
 /** The DMARC outcome for one Author Domain. */
 export async function evaluateDomain(fromDomain: string, address: string, ids: Identifiers, resolver: ResolverFn, cache?: DmarcCache): Promise<DmarcOutcome> {
-  const out = outcomeOf(await ask(fromDomain, ids.spfPass, ids.dkimPass, resolver, cache), fromDomain, address)
+  const answer = await ask(fromDomain, ids.spfPass, ids.dkimPass, resolver, cache)
+  const out = outcomeOf(answer, fromDomain, address)
+  // mailauth's "domain": the Organizational Domain (the Author Domain when none was found).
+  const orgDomain = answer && typeof answer.domain === 'string' ? answer.domain : undefined
   // A fail is only a fail if nothing that might have aligned is unknown:
   // SPF temperror (RFC 7208 2.6.6: "a later retry may succeed") or a key
-  // lookup that failed (RFC 6376 6.1.2: TEMPFAIL). Asked again as if those
-  // had passed; if DMARC would then not fail, this fail is uncertain. Only
-  // a reject depends on it, so only then is the question asked.
-  if (out.result !== 'fail' || out.policy !== 'reject' || !(ids.spfTemp.length || ids.dkimTemp.length)) return out
-  const spfDomains = [...ids.spfPass, ...ids.spfTemp]
-  const dkimDomains = [...ids.dkimPass, ...ids.dkimTemp.map((domain) => ({ domain }))]
+  // lookup that failed (RFC 6376 6.1.2: TEMPFAIL). An identifier that cannot
+  // align with this Author Domain (another organization's MAIL FROM domain
+  // or d=, say a sender's own slow SPF) changes nothing and is left out, so
+  // a sender cannot turn a reject into a deferral with it. The rest are
+  // asked again as if they had passed; if DMARC would then not fail, this
+  // fail is uncertain. Only a reject depends on it, so only then is the
+  // question asked.
+  if (out.result !== 'fail' || out.policy !== 'reject') return out
+  const spfTemp = ids.spfTemp.filter((d) => couldAlign(d, fromDomain, orgDomain))
+  const dkimTemp = ids.dkimTemp.filter((d) => couldAlign(d, fromDomain, orgDomain))
+  if (!spfTemp.length && !dkimTemp.length) return out
+  const spfDomains = [...ids.spfPass, ...spfTemp]
+  const dkimDomains = [...ids.dkimPass, ...dkimTemp.map((domain) => ({ domain }))]
   const hypothetical = outcomeOf(await ask(fromDomain, spfDomains, dkimDomains, resolver, cache), fromDomain, address)
   if (hypothetical.result !== 'fail') {
-    const unknown = [...ids.spfTemp.map((d) => `SPF temperror for ${d}`), ...ids.dkimTemp.map((d) => `DKIM temperror for d=${d}`)]
+    const unknown = [...spfTemp.map((d) => `SPF temperror for ${d}`), ...dkimTemp.map((d) => `DKIM temperror for d=${d}`)]
     out.uncertain = `${unknown.join(', ')}: alignment could not be ruled out`
   }
   return out

@@ -46,6 +46,11 @@ export interface AuthFacts {
     domains: string[]
     /** What was decided for an unusual From (none, no address, several), for the log. */
     note?: string
+    /**
+     * Set when From names more distinct domains than [dmarc]
+     * max_from_domains: none is evaluated and `domain` is the first past the limit.
+     */
+    overLimit?: { domain: string; count: number; limit: number }
   }
   /**
    * The strictest outcome over the From domains (RFC 7489 6.6.1); undefined
@@ -57,6 +62,8 @@ export interface AuthFacts {
   }
   /** One entry per DKIM-Signature; empty for an unsigned message. */
   dkim: Array<{ domain: string; result: string; selector?: string; comment?: string }>
+  /** DNS queries this message sent, its budget ([dns] max_lookups), and the queries refused past it. */
+  lookups?: { count: number; max: number; refused: number }
 }
 
 export interface AuthInput {
@@ -74,4 +81,10 @@ export interface AuthInput {
   spfFromHaraka?: { result: SpfResult; domain: string }
   /** Overall bound for the whole evaluation; past it, what is unknown is temperror. Default: 3 × the resolver's timeout. */
   maxLookupsMs?: number
+  /** [dns] max_lookups: DNS queries for this message, SPF, DKIM and DMARC together. Default: unbounded. */
+  maxLookups?: number
+  /** [dmarc] max_from_domains. Default 10. */
+  maxFromDomains?: number
+  /** [dmarc] max_dkim_signatures: DKIM-Signature and ARC-Message-Signature fields verified. Default 10. */
+  maxDkimSignatures?: number
 }

@@ -16,6 +16,10 @@
 //   domains of all of them, so an added From can never hide a failing one.
 // - An address without a domain beside others with one: the others are
 //   evaluated; it cannot be.
+// - More distinct domains than [dmarc] max_from_domains: none is evaluated
+//   (no DNS lookup for any), and the check refuses the message naming the
+//   first domain past the limit. Each domain costs DNS lookups a sender
+//   chooses; 5,000 of them once made 20,002 lookups for one message.
 import { AuthFacts } from './facts'
 
 export interface FromFacts {
@@ -38,7 +42,7 @@ export function addressDomain(address: string): string | undefined {
 }
 
 /** From as parsed by mailauth's DKIM verifier: the addresses of every From header (groups expanded) and the header count. */
-export function fromFacts(addresses: readonly string[], headerCount: number): FromFacts {
+export function fromFacts(addresses: readonly string[], headerCount: number, maxDomains = Infinity): FromFacts {
   const addressOf = new Map<string, string>()
   const without: string[] = []
   for (const address of addresses) {
@@ -46,7 +50,16 @@ export function fromFacts(addresses: readonly string[], headerCount: number): Fr
     if (domain === undefined) without.push(address)
     else if (!addressOf.has(domain)) addressOf.set(domain, address)
   }
-  const domains = [...addressOf.keys()]
+  const all = [...addressOf.keys()]
+  if (all.length > maxDomains) {
+    const domain = all[maxDomains]
+    const from: AuthFacts['from'] = {
+      addresses: [...addresses], headerCount, domains: [], overLimit: { domain, count: all.length, limit: maxDomains },
+      note: `${all.length} From domains, more than [dmarc] max_from_domains=${maxDomains}: none evaluated, ${domain} is the first past the limit`,
+    }
+    return { from, addressOf: new Map() }
+  }
+  const domains = all
   const notes: string[] = []
   if (headerCount === 0) notes.push('no From header: no Author Domain, DMARC not evaluated')
   else if (!addresses.length) notes.push('From has no address (empty or group syntax): no Author Domain, DMARC not evaluated')

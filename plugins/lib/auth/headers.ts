@@ -6,7 +6,7 @@
 // the header section found as its message parser finds it.
 import { createRequire } from 'node:module'
 
-interface ParsedHeader {
+export interface ParsedHeader {
   key: string | null
   line: Buffer
 }
@@ -39,14 +39,25 @@ export function headerEnd(raw: Buffer): number {
 export interface HeaderFacts {
   /** Lower-case field names, in order. */
   keys: string[]
+  /** The fields as mailauth's parseHeaders gives them (each field's lines joined with CRLF). */
+  fields: ParsedHeader[]
+  /** Where the header section ends in the message (see headerEnd). */
+  end: number
   /** The From addresses, groups expanded (mailauth's headerFrom). */
   headerFrom: string[]
   /** How many From fields (mailauth's fromFields). */
   fromFields: number
 }
 
+/**
+ * Reads the header section only (up to headerEnd): parseHeaders is quadratic
+ * in folded lines, so this relies on the data plugin never authenticating a
+ * message whose header section is over [scan] max_header_bytes or
+ * max_header_lines (1000 lines: a few ms).
+ */
 export function readHeaders(raw: Buffer): HeaderFacts {
-  const parsed = parseHeaders(raw.subarray(0, headerEnd(raw))).parsed
+  const end = headerEnd(raw)
+  const parsed = parseHeaders(raw.subarray(0, end)).parsed
   const headerFrom: string[] = []
   let fromFields = 0
   for (const h of parsed) {
@@ -62,7 +73,7 @@ export function readHeaders(raw: Buffer): HeaderFacts {
       }
     }
   }
-  return { keys: parsed.map((h) => h.key ?? ''), headerFrom, fromFields }
+  return { keys: parsed.map((h) => h.key ?? ''), fields: parsed, end, headerFrom, fromFields }
 }
 
 /**

@@ -10,8 +10,8 @@
 // be fetched (RFC 6376 6.1.2: TEMPFAIL), DMARC temperror (RFC 7489 6.6.3:
 // DNS errors are the receiver's call). Checked in mailauth 7: lib/spf/index.js,
 // lib/dkim/dkim-verifier.js, lib/dmarc/get-dmarc-record.js.
-import { promises as dnsp } from 'node:dns'
 import { AnswerCache } from '../answer-cache'
+import { channels } from '../dns'
 
 export type ResolverFn = (name: string, rrtype: string) => Promise<unknown>
 
@@ -64,10 +64,8 @@ type Kept = { value: unknown } | { code: string; message: string }
 
 function build(servers: readonly string[], timeoutSec: number, cacheSec: number): MailauthResolver {
   const totalMs = Math.max(50, Math.round(timeoutSec * 1000))
-  // As in ../dns.ts: one try with the whole budget (c-ares drops answers
-  // that come after a try's own timeout); the race holds the bound.
-  const resolver = new dnsp.Resolver({ timeout: totalMs, tries: 1 })
-  if (servers.length) resolver.setServers([...servers])
+  // As in ../dns.ts: a channel per lookup with the whole timeout; the race holds the bound.
+  const channel = channels(servers, totalMs)
   const cache = new AnswerCache<Kept>(cacheSec * 1000)
   const keyOf = (name: string, rrtype: string): string => `${rrtype}:${name.toLowerCase()}`
   const kept = (key: string): TimedAnswer | undefined => {
@@ -83,7 +81,7 @@ function build(servers: readonly string[], timeoutSec: number, cacheSec: number)
     const hit = kept(key)
     if (hit) return hit
     try {
-      const value = await withTimeout(resolver.resolve(name, rrtype), totalMs, `${rrtype} ${name}`)
+      const value = await withTimeout(channel().resolve(name, rrtype), totalMs, `${rrtype} ${name}`)
       const expires = cache.set(key, { value })
       return { value: Array.isArray(value) ? value.slice() : value, expires }
     } catch (err) {
@@ -113,8 +111,54 @@ export function mailauthResolver(servers: readonly string[], timeoutSec: number,
   return current.resolver
 }
 
+/** What a lookup is for: each has a share of the message's lookup budget kept for it. */
+export type LookupUse = 'spf' | 'dkim' | 'dmarc'
+
+/** The node:dns-style code of a lookup refused by the budget: not a "no record" code, so mailauth reads it as a temporary failure. */
+export const BUDGET_CODE = 'ELOOKUPBUDGET'
+
+/**
+ * The DNS queries one message may send ([dns] max_lookups), so that a
+ * sender cannot make one message cost thousands of lookups. A third of it is
+ * kept for SPF and a third for DMARC until they use it: a flood of From
+ * domains or signatures cannot starve the MAIL FROM domain's SPF (R2) or the
+ * policy lookups. Answers already kept (cache) cost nothing.
+ */
+export class LookupBudget {
+  private readonly used: Record<LookupUse, number> = { spf: 0, dkim: 0, dmarc: 0 }
+  private readonly kept: Record<LookupUse, number>
+  total = 0
+  refused = 0
+
+  constructor(readonly max: number) {
+    const third = Math.floor(max / 3)
+    this.kept = { spf: third, dkim: 0, dmarc: third }
+  }
+
+  take(use: LookupUse): boolean {
+    if (!Number.isFinite(this.max)) {
+      this.total++
+      return true
+    }
+    let others = 0
+    for (const u of ['spf', 'dkim', 'dmarc'] as const) if (u !== use) others += Math.max(0, this.kept[u] - this.used[u])
+    if (this.total + others >= this.max) {
+      this.refused++
+      return false
+    }
+    this.used[use]++
+    this.total++
+    return true
+  }
+}
+
 /** One message's resolver, and views of it that say how long what was built on their answers holds. */
-export type MessageResolver = ResolverFn & { track(): TrackedResolver }
+export type MessageResolver = ResolverFn & {
+  track(): TrackedResolver
+  /** The same answers, for another use, with its own deadline (ms since the epoch). */
+  view(use: LookupUse, deadline: number): MessageResolver
+  readonly budget: LookupBudget
+}
 
 export type TrackedResolver = ResolverFn & {
   /**
@@ -127,59 +171,63 @@ export type TrackedResolver = ResolverFn & {
 
 /**
  * One message's view of a resolver: each question is asked once (SPF, DKIM
- * and every DMARC evaluation share the answers, so they also agree), and no
- * lookup outlives `deadline`: past it, the answer is ETIMEOUT, which mailauth
- * turns into temperror, so work still running stops at once.
+ * and every DMARC evaluation share the answers, so they also agree); each
+ * view has its deadline, past which its answer is ETIMEOUT, which mailauth
+ * turns into temperror, so work still running stops at once; a query past
+ * the message's budget fails with BUDGET_CODE, also temporary.
  */
-export function messageResolver(base: MailauthResolver, deadline: number): MessageResolver {
+export function messageResolver(base: MailauthResolver, deadline: number, maxLookups = Infinity, use: LookupUse = 'dmarc'): MessageResolver {
+  // Each question's answer, not bounded by any view's deadline: a later view with more time may still get it.
   const answers = new Map<string, Promise<TimedAnswer>>()
-  const ask = (name: string, rrtype: string): Promise<TimedAnswer> => {
+  const budget = new LookupBudget(maxLookups)
+  const failed = (code: string, message: string): TimedAnswer => ({ error: dnsError(code, message), expires: 0 })
+
+  const answer = (name: string, rrtype: string, use: LookupUse): Promise<TimedAnswer> => {
     const key = `${rrtype}:${name.toLowerCase()}`
-    let answer = answers.get(key)
-    if (!answer) {
-      const left = deadline - Date.now()
-      // A kept answer needs no timer: a message from a known sender asks nothing of the DNS.
-      const kept = left > 0 ? base.cached?.(name, rrtype) : undefined
-      if (kept) {
-        answer = Promise.resolve(kept)
-      } else if (left <= 0) {
-        answer = Promise.resolve({ error: dnsError('ETIMEOUT', `${rrtype} ${name}: time limit of the evaluation reached`), expires: 0 })
-      } else {
-        const lookup = (): Promise<TimedAnswer> =>
-          base.timed
-            ? base.timed(name, rrtype)
-            : base(name, rrtype).then((value) => ({ value, expires: 0 }), (error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
-        answer = withTimeout(Promise.resolve().then(lookup), left, `${rrtype} ${name}`).catch((error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
-      }
-      answers.set(key, answer)
+    let found = answers.get(key)
+    if (found) return found
+    // A kept answer needs no timer and no query: a message from a known sender asks nothing of the DNS.
+    const kept = base.cached?.(name, rrtype)
+    if (kept) found = Promise.resolve(kept)
+    else if (!budget.take(use)) return Promise.resolve(failed(BUDGET_CODE, `${rrtype} ${name}: lookup budget of ${budget.max} per message reached`))
+    else if (base.timed) found = base.timed(name, rrtype)
+    else found = Promise.resolve().then(() => base(name, rrtype)).then((value) => ({ value, expires: 0 }), (error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
+    answers.set(key, found)
+    return found
+  }
+  const ask = (name: string, rrtype: string, use: LookupUse, until: number): Promise<TimedAnswer> => {
+    const left = until - Date.now()
+    if (left <= 0) return Promise.resolve(failed('ETIMEOUT', `${rrtype} ${name}: time limit of the evaluation reached`))
+    return withTimeout(answer(name, rrtype, use), left, `${rrtype} ${name}`).catch((error: NodeJS.ErrnoException) => ({ error, expires: 0 }))
+  }
+  const make = (use: LookupUse, until: number): MessageResolver => {
+    // mailauth sorts some answers in place and marks errors with its own
+    // verdicts: every caller gets its own list or error.
+    const fn = (seen?: (expires: number) => void): ResolverFn => (name, rrtype) => {
+      seen?.(-1)
+      return ask(name, rrtype, use, until).then((a) => {
+        seen?.(a.expires)
+        if ('error' in a) {
+          const e = a.error
+          throw dnsError(e?.code ?? 'EUNKNOWN', e?.message ?? String(e))
+        }
+        return Array.isArray(a.value) ? a.value.slice() : a.value
+      })
     }
-    return answer
+    const track = (): TrackedResolver => {
+      let pending = 0
+      let valid = Infinity
+      const tracked = fn((expires) => {
+        if (expires < 0) {
+          pending++
+          return
+        }
+        pending--
+        valid = Math.min(valid, expires)
+      })
+      return Object.assign(tracked, { validUntil: () => (pending ? 0 : valid) })
+    }
+    return Object.assign(fn(), { track, view: make, budget })
   }
-  // mailauth sorts some answers in place and marks errors with its own
-  // verdicts: every caller gets its own list or error.
-  const view = (seen?: (expires: number) => void): ResolverFn => (name, rrtype) => {
-    seen?.(-1)
-    return ask(name, rrtype).then((a) => {
-      seen?.(a.expires)
-      if ('error' in a) {
-        const e = a.error
-        throw dnsError(e?.code ?? 'EUNKNOWN', e?.message ?? String(e))
-      }
-      return Array.isArray(a.value) ? a.value.slice() : a.value
-    })
-  }
-  const track = (): TrackedResolver => {
-    let pending = 0
-    let until = Infinity
-    const fn = view((expires) => {
-      if (expires < 0) {
-        pending++
-        return
-      }
-      pending--
-      until = Math.min(until, expires)
-    })
-    return Object.assign(fn, { validUntil: () => (pending ? 0 : until) })
-  }
-  return Object.assign(view(), { track })
+  return make(use, deadline)
 }

@@ -14,6 +14,10 @@
 // - No Author Domain (no From, no address): no DMARC outcome, accepted.
 // - Several From domains: any known reject fail gives G15 first, then any
 //   temporary failure G1E (RFC 7489 6.6.1: the strictest policy applies).
+// - More From domains than [dmarc] max_from_domains: G15 naming the first
+//   domain past the limit, with [dmarc] reject; none was looked up, so no
+//   policy can be known, and a limit a sender reaches must not let the
+//   message through unjudged. A reply only that row's text can fit.
 import { AuthFacts, DmarcOutcome } from '../auth/facts'
 import { Verdict } from '../render'
 
@@ -23,6 +27,10 @@ export interface DmarcConfig {
 }
 
 export function dmarcCheck(facts: Pick<AuthFacts, 'dmarc' | 'from'>, cfg: DmarcConfig): Verdict | undefined {
+  const over = facts.from.overLimit
+  if (over && cfg.reject) {
+    return { id: 'G15', vars: { dmarcDomain: over.domain }, reason: `From names ${over.count} distinct domains, more than [dmarc] max_from_domains=${over.limit}: none evaluated, refused at ${over.domain}` }
+  }
   const dmarc = facts.dmarc
   if (!dmarc) return undefined
   const outcomes: DmarcOutcome[] = dmarc.domains ?? [dmarc]
