@@ -122,6 +122,9 @@ describe('h: 25 MB messages keep the event loop free', () => {
       const m = make()
       assert.ok(m.length <= BIG && m.length > BIG - 200 && m.length < HARAKA_MAX_BYTES, `${m.length} octets`)
       const r = await send(m, name.includes('DKIM') ? 'alice@signed.example' : 'alice@sender.example')
+      // The node takes messages this large: EHLO's SIZE (connection.ini [max] bytes, Haraka's default 25 MiB).
+      const size = Number(/^250[- ]SIZE (\d+)$/m.exec(r.ehlo.text)?.[1])
+      assert.ok(size >= m.length + 1000, `EHLO SIZE ${size}`)
       expectOutcome(t, r, want)
     })
   }

@@ -16,9 +16,12 @@ export interface HostileSession {
   message?: Buffer
   /** For a reply that takes long on purpose (slow DNS); the default is generous so a frozen node gives its real answer. */
   timeoutMs?: number
+  /** Called after DATA's 354, just before the message is sent (to mark where its DNS queries begin). */
+  beforeMessage?: () => void
 }
 
 export interface HostileResult {
+  ehlo: Reply
   mail: Reply
   rcpt?: Reply
   /** The reply to the final dot. */
@@ -37,7 +40,7 @@ export async function hostileSession(node: Haraka, s: HostileSession): Promise<H
   const payload = s.message ? dataPayload(s.message) : undefined
   const client = await SmtpClient.connect({ port: node.port, proxyFrom: s.ip, timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS })
   try {
-    await client.ehlo('client.test')
+    const ehlo = await client.ehlo('client.test')
     const probe = await startProbe({ port: node.port })
     let mail: Reply | undefined
     let rcpt: Reply | undefined
@@ -52,6 +55,7 @@ export async function hostileSession(node: Haraka, s: HostileSession): Promise<H
         if (go.code !== 354) {
           data = go
         } else {
+          s.beforeMessage?.()
           const t0 = performance.now()
           // In pieces: sendRaw names what it sent from the bytes, and a 25 MB copy would hold this thread
           for (let i = 0; i < payload.length; i += WRITE_BYTES) client.sendRaw(payload.subarray(i, i + WRITE_BYTES))
@@ -64,7 +68,7 @@ export async function hostileSession(node: Haraka, s: HostileSession): Promise<H
     }
     const last = (data ?? rcpt ?? mail).lines[0]
     await client.quit()
-    return { mail, rcpt, data, last, dataMs, probe: probed }
+    return { ehlo, mail, rcpt, data, last, dataMs, probe: probed }
   } finally {
     client.close()
   }
