@@ -273,6 +273,41 @@ for (const backend of ['memory', 'redis'] as const) {
   })
 }
 
+describe('G2: IPv6 clients counted per network', () => {
+  // Three addresses of one /64, written as a client would, and one of the next /64.
+  const SAME = ['2001:db8:1:2::a', '2001:db8:1:2:0:0:0:b', '2001:db8:1:2:ffff:ffff:ffff:1']
+  const NEXT = '2001:db8:1:3::a'
+
+  test('two clients in one /64 share the count; the next /64 has its own', async (t) => {
+    const h = await node({ ini: { 'support-codes-connect.ini': '[concurrency]\nmax=2\n' } })
+    t.after(() => h.stop())
+    const held = [await open(h, SAME[0]), await open(h, SAME[1])]
+    assert.deepEqual(held.map((c) => c.greeting.code), [220, 220])
+    const third = await open(h, SAME[2])
+    assert.equal(third.greeting.text, G2)
+    await third.closed
+    const next = await open(h, NEXT)
+    assert.equal(next.greeting.code, 220, 'another /64 is not affected')
+    await h.waitForLog(/concurrency: sent "421 Too many concurrent connections from this client \(G2\)" \(3 connections open, max 2\)/)
+    // One of the two goes: the network has room for one more again.
+    await held[0].quit()
+    await assertCountIsZero(h, SAME[2], 1)
+    await held[1].quit()
+    await next.quit()
+  })
+
+  test('[store] ipv6_prefix=128 counts each address on its own', async (t) => {
+    const h = await node({ ini: { 'support-codes-connect.ini': '[concurrency]\nmax=1\n', 'support-codes.ini': '[store]\nipv6_prefix=128\n' } })
+    t.after(() => h.stop())
+    const held = await Promise.all(SAME.map((ip) => open(h, ip)))
+    assert.deepEqual(held.map((c) => c.greeting.code), [220, 220, 220])
+    const again = await open(h, '2001:db8:1:2::b')
+    assert.equal(again.greeting.text, G2, 'the same address written another way')
+    await again.closed
+    for (const c of held) await c.quit()
+  })
+})
+
 describe('Redis shared by workers and nodes', () => {
   const ini = (): Record<string, string> => ({
     'support-codes.ini': '[store]\nbackend=redis\n',
