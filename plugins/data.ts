@@ -51,9 +51,11 @@ function bannedExtensions(): Set<string> {
 const CAPTURE_MAX_BYTES = 64 * 1024 * 1024
 
 // The connections open in this process, by id: a message is scanned on the
-// thread only while another one is open. With nothing else to serve,
-// Haraka's thread would only wait for the scan, and the hand-over would add
-// to the reply's delay.
+// thread only while another one is open, or when it is of [scan]
+// in_place_max_bytes or more. With nothing else to serve, Haraka's thread
+// would only wait for the scan, and the hand-over would add to the reply's
+// delay; a large message still goes to the thread, so that a connection
+// opened meanwhile is served.
 const open = new Set<string>()
 
 export function hook_connect_init(this: HarakaPlugin, next: Next, connection?: Connection): void {
@@ -94,7 +96,11 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
       self: [config.hostname()],
       raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
       banned: bannedExtensions(),
-      scan: scanner && ((raw, settings) => scanner.facts(raw, settings, open.size > 1 ? own.scan.thread_min_bytes : 0, own.scan.timeout * 1000)),
+      scan: scanner && ((raw, settings) => scanner.facts(raw, settings, {
+        minBytes: open.size > 1 ? own.scan.thread_min_bytes : 0,
+        forceBytes: own.scan.in_place_max_bytes,
+        timeoutMs: own.scan.timeout * 1000,
+      })),
       authenticate: (raw) => (reading = authenticate({
         raw,
         ip: connection.remote.ip,

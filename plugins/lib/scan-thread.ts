@@ -8,7 +8,7 @@
 // than the scan. Both run the same function (content-scan.ts).
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { ContentFacts, ContentSettings, scanContent } from './content-scan'
+import { ContentFacts, ContentSettings, scanContent, timedOut } from './content-scan'
 import { SizePool } from './size-pool'
 
 export interface ScanRequest {
@@ -22,6 +22,16 @@ export interface ScanRequest {
 
 export type ScanReply = { id: number; facts: ContentFacts; error?: undefined } | { id: number; error: string; facts?: undefined }
 
+/** Where one message is scanned. */
+export interface ScanRoute {
+  /** Messages of at least this many bytes go to the thread; 0: none by this rule ([scan] thread_min_bytes, while other connections are open). */
+  minBytes: number
+  /** Messages of at least this many bytes always go to the thread, and are never scanned in place ([scan] in_place_max_bytes; 0: none). */
+  forceBytes: number
+  /** How long the thread may take for one message ([scan] timeout). */
+  timeoutMs: number
+}
+
 /** The thread is not there to answer: it could not start, died or was stopped. */
 class ThreadDown extends Error {}
 
@@ -30,12 +40,23 @@ interface Pending {
   reject(err: Error): void
   timer: NodeJS.Timeout
   memory: SharedArrayBuffer
+  length: number
+  settings: ContentSettings
+  timeoutMs: number
 }
 
 const WORKER_FILE = join(__dirname, 'scan-worker.js')
-/** After the thread failed, messages are scanned in place this long before it is started again. */
+/** After the thread could not start or crashed, it is not started again for this long. */
 const RETRY_MS = 60_000
 const YOUNG_MB = 8
+/**
+ * A scan on Haraka's own thread stops after this long and the message goes
+ * to the scan thread: Haraka's event loop must never wait more than 50 ms,
+ * and the deadline is read between steps, the largest of which (inflating
+ * one nested archive of [attachments] max_nested_bytes) takes well under
+ * the 20 ms left.
+ */
+export const IN_PLACE_DEADLINE_MS = 30
 
 export class ScanThread {
   private worker?: Worker
@@ -48,23 +69,29 @@ export class ScanThread {
   private sent?: ContentSettings
 
   /** say() is told when the thread starts and, once per failure, why it stopped. */
-  constructor(private readonly say: (level: 'notice' | 'warn', message: string) => void, private readonly file = WORKER_FILE) {}
+  constructor(
+    private readonly say: (level: 'notice' | 'warn', message: string) => void,
+    private readonly file = WORKER_FILE,
+    private readonly inPlaceMs = IN_PLACE_DEADLINE_MS,
+  ) {}
 
   /**
-   * What the content checks judge. On the thread when raw has at least
-   * minBytes (0: never) and the thread is up; in place otherwise, and for the
-   * messages that were waiting on a thread that failed. A message the thread
-   * did not finish within timeoutMs is not scanned again: the promise rejects,
-   * as a scan in place that throws would.
+   * What the content checks judge; never rejects for anything the message
+   * does. In place when the route does not send it to the thread, within
+   * IN_PLACE_DEADLINE_MS (inPlaceMs); past that, on the thread. On the thread, a message
+   * not finished within route.timeoutMs gets the "timeout" limit and the
+   * thread is started afresh for the messages behind it. While the thread is
+   * down (it could not start or crashed), messages are scanned in place
+   * within the deadline, except those of route.forceBytes or more, which get
+   * the "timeout" limit, as does one whose scan in place passes the
+   * deadline. Rejects only when the scan itself failed (a bug).
    */
-  async facts(raw: Buffer, settings: ContentSettings, minBytes: number, timeoutMs: number): Promise<ContentFacts> {
-    if (minBytes <= 0 || raw.length < minBytes || Date.now() < this.downUntil) return scanContent(raw, settings)
-    try {
-      return await this.scan(raw, settings, timeoutMs)
-    } catch (err) {
-      if (err instanceof ThreadDown) return scanContent(raw, settings)
-      throw err
-    }
+  async facts(raw: Buffer, settings: ContentSettings, route: ScanRoute): Promise<ContentFacts> {
+    const forced = route.forceBytes > 0 && raw.length >= route.forceBytes
+    if (forced || (route.minBytes > 0 && raw.length >= route.minBytes)) return this.onThread(raw, settings, route, forced)
+    const facts = scanContent(raw, settings, this.inPlaceMs)
+    if (facts.limit?.name !== 'timeout') return facts
+    return this.onThread(raw, settings, route, true)
   }
 
   /** Messages handed over and not answered yet (for tests). */
@@ -72,11 +99,28 @@ export class ScanThread {
     return this.pending.size
   }
 
-  /** Stops the thread; messages waiting on it are scanned in place. */
+  /** Stops the thread; messages waiting on it are scanned as when it is down. */
   async close(): Promise<void> {
     const w = this.worker
     this.drop(new ThreadDown('closed'))
     await w?.terminate()
+  }
+
+  /** On the thread; while it is down, in place within the deadline unless `noInPlace`. */
+  private async onThread(raw: Buffer, settings: ContentSettings, route: ScanRoute, noInPlace: boolean): Promise<ContentFacts> {
+    if (!this.down()) {
+      try {
+        return await this.scan(raw, settings, route.timeoutMs)
+      } catch (err) {
+        if (!(err instanceof ThreadDown)) throw err
+      }
+    }
+    if (noInPlace) return timedOut(`the scan thread is down; a message of ${raw.length} bytes is not scanned in place`)
+    return scanContent(raw, settings, this.inPlaceMs)
+  }
+
+  private down(): boolean {
+    return Date.now() < this.downUntil
   }
 
   private scan(raw: Buffer, settings: ContentSettings, timeoutMs: number): Promise<ContentFacts> {
@@ -85,18 +129,22 @@ export class ScanThread {
     new Uint8Array(memory, 0, raw.length).set(raw)
     const id = this.nextId++
     return new Promise<ContentFacts>((resolve, reject) => {
-      const timer = setTimeout(() => this.timeout(id, timeoutMs), timeoutMs)
-      this.pending.set(id, { resolve, reject, timer, memory })
-      try {
-        // Copying the settings costs more than the rest of the request: sent when they change.
-        const req: ScanRequest = { id, memory, length: raw.length }
-        if (settings !== this.sent) req.settings = settings
-        worker.postMessage(req)
-        this.sent = settings
-      } catch (err) {
-        this.fail(err)
-      }
+      const timer = setTimeout(() => this.timeout(id), timeoutMs)
+      this.pending.set(id, { resolve, reject, timer, memory, length: raw.length, settings, timeoutMs })
+      this.post(worker, id, memory, raw.length, settings)
     })
+  }
+
+  private post(worker: Worker, id: number, memory: SharedArrayBuffer, length: number, settings: ContentSettings): void {
+    try {
+      // Copying the settings costs more than the rest of the request: sent when they change.
+      const req: ScanRequest = { id, memory, length }
+      if (settings !== this.sent) req.settings = settings
+      worker.postMessage(req)
+      this.sent = settings
+    } catch (err) {
+      this.fail(err)
+    }
   }
 
   private start(): Worker {
@@ -129,21 +177,41 @@ export class ScanThread {
     else p.resolve(reply.facts)
   }
 
-  // The thread is stuck on this message: it is stopped; the message is not
-  // scanned again (in place it would stop Haraka), the ones behind it are.
-  private timeout(id: number, ms: number): void {
+  // The thread is stuck on this message, which a sender can cause: the
+  // message gets the "timeout" limit (scanning it in place could stop Haraka
+  // for as long), and a new thread takes the messages behind it at once.
+  private timeout(id: number): void {
     const p = this.pending.get(id)
     if (!p) return
     this.pending.delete(id)
-    const why = `the scan thread did not finish a message within ${ms} ms`
-    p.reject(new Error(why))
-    this.fail(new Error(why))
+    const why = `the scan thread did not finish a message of ${p.length} bytes within ${p.timeoutMs} ms`
+    p.resolve(timedOut(why))
+    this.say('warn', `content scan thread: ${why}; thread restarted`)
+    const w = this.worker
+    this.worker = undefined
+    this.sent = undefined
+    if (w) w.terminate().catch(() => undefined)
+    if (!this.pending.size) return
+    let worker: Worker
+    try {
+      worker = this.start()
+    } catch {
+      return // start() failed: fail() has let the waiting messages go
+    }
+    for (const [waiting, q] of this.pending) {
+      clearTimeout(q.timer)
+      q.timer = setTimeout(() => this.timeout(waiting), q.timeoutMs)
+      this.post(worker, waiting, q.memory, q.length, q.settings)
+    }
   }
 
+  // The thread could not start, or died: not a thing a sender does by
+  // sending mail. Messages are scanned in place (within the deadline) for a
+  // while rather than starting a thread that may fail again at once.
   private fail(err: unknown): void {
     this.downUntil = Date.now() + RETRY_MS
     const why = err instanceof Error ? err.message : String(err)
-    this.say('warn', `content scan thread: ${why}; messages are scanned in place for the next ${RETRY_MS / 1000} s`)
+    this.say('warn', `content scan thread: ${why}; messages are scanned in place, within ${this.inPlaceMs} ms each, for the next ${RETRY_MS / 1000} s`)
     this.drop(new ThreadDown(why))
   }
 

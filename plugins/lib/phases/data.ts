@@ -1,7 +1,9 @@
-// The data plugin's checks after the final dot, in order: G16 (loop), G19
+// The data plugin's checks after the final dot, in order: G16 (loop), the
+// scan limits (G1A, or SCAN-TEMP for those in [scan] defer), G19
 // (message/partial), G18 (the message is a program), G1A-G1D (dangerous
 // files and archives), G3/G4/G5 (clamd), R2 (SPF), G15/G1E (DMARC).
 import { AuthFacts } from '../auth/authenticate'
+import { headerEnd } from '../auth/headers'
 import { attachmentCheck } from '../checks/attachments'
 import { dmarcCheck } from '../checks/dmarc'
 import { loopCheck, selfCount } from '../checks/loop'
@@ -9,7 +11,8 @@ import { contentTypeCheck, partialCheck } from '../checks/mime-content'
 import { spfCheck } from '../checks/spf'
 import { virusCheck } from '../checks/virus'
 import { clamdScan } from '../clamd'
-import { ContentFacts, ContentSettings, needsScan, scanContent } from '../content-scan'
+import { ContentFacts, ContentSettings, needsScan, scanContent, ScanLimit } from '../content-scan'
+import { Verdict } from '../render'
 import { SettingsOf } from '../settings-schema'
 import { PhaseRun } from './run'
 
@@ -35,6 +38,7 @@ export interface DataFacts {
   received: readonly string[]
   /** This host's names. */
   self: readonly string[]
+  /** The message; rejects with an error named MemoryBudgetExceeded when it was not kept ([scan] max_kept_bytes). */
   raw: () => Promise<Buffer>
   banned: ReadonlySet<string>
   /** SPF and DMARC for the message (mailauth, or haraka-plugin-spf's SPF result). */
@@ -50,25 +54,82 @@ export function needsAuth(own: DataSettings): boolean {
   return own.spf.reject_fail || own.dmarc.reject || own.dmarc.temperror === 'defer'
 }
 
+/** A scan limit reached is an answer, never an acceptance: G1A (a banned file may be past it), or SCAN-TEMP for the limits in [scan] defer. */
+export function limitVerdict(limit: ScanLimit, own: DataSettings): Verdict {
+  return { id: own.scan.defer.includes(limit.name) ? 'SCAN-TEMP' : 'G1A', reason: `${limit.name} limit: ${limit.detail}` }
+}
+
+const LF = 0x0a
+const CR = 0x0d
+
+/**
+ * The message's own header section against [scan] max_header_bytes and
+ * max_header_lines, as mailauth will read it (auth/headers.ts headerEnd):
+ * only the first max_header_bytes + 1 bytes are looked at, so a header of
+ * any length costs at most that.
+ */
+export function headerSectionLimit(raw: Buffer, own: DataSettings): ScanLimit | undefined {
+  const maxBytes = own.scan.max_header_bytes
+  const window = raw.subarray(0, Math.min(raw.length, maxBytes + 1))
+  const end = headerEnd(window)
+  if (end > maxBytes) return { name: 'header', detail: `the message's header section is longer than ${maxBytes} bytes ([scan] max_header_bytes)` }
+  let lines = 0
+  for (let i = window.indexOf(LF); i >= 0 && i < end; i = window.indexOf(LF, i + 1)) lines++
+  // the empty line that ends the section is not one of its lines
+  const empty = end >= 1 && window[end - 1] === LF && (end === 1 || window[end - 2] === LF || (window[end - 2] === CR && (end === 2 || window[end - 3] === LF)))
+  if (empty) lines--
+  const maxLines = own.scan.max_header_lines
+  if (lines > maxLines) return { name: 'header', detail: `the message's header section has ${lines} lines, over [scan] max_header_lines ${maxLines}` }
+  return undefined
+}
+
+function isMemoryBudgetExceeded(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'MemoryBudgetExceeded'
+}
+
 export async function dataPhase(run: PhaseRun, own: DataSettings, f: DataFacts): Promise<void> {
   // G16
   const mine = selfCount(f.received, f.self)
   const loopSaw = `${f.received.length} Received header(s), max ${own.loop.max_received}; ${mine} by this host, max ${own.loop.max_self}`
   if (run.judge('loop', loopCheck({ received: f.received, self: f.self }, own.loop), loopSaw)) return
 
-  const raw = await f.raw()
+  let raw: Buffer
+  try {
+    raw = await f.raw()
+  } catch (err) {
+    if (!isMemoryBudgetExceeded(err)) throw err
+    const limit: ScanLimit = { name: 'memory', detail: err.message }
+    run.judge('scan', limitVerdict(limit, own), `the message was not kept: ${err.message}`)
+    return
+  }
+  const scanNeeded = needsScan(own)
+  const authNeeded = needsAuth(own)
+  // Before authentication: mailauth's header parser is quadratic in folded
+  // lines, so it is never handed a header section over the limits, whatever
+  // the verdict (monitor mode included).
+  const header = scanNeeded || authNeeded ? headerSectionLimit(raw, own) : undefined
+  if (header && run.judge('scan', limitVerdict(header, own), `${header.name} limit: ${header.detail}`)) return
   // SPF and DMARC start now, so their lookups overlap the content scan; they
   // are judged in their turn. A refusal before then does not wait for them
   // (the caller keeps the message until they are done: authenticate may
   // still be reading it), and their failure then goes unheard.
-  const auth = needsAuth(own) ? f.authenticate(raw) : undefined
+  const auth = authNeeded && !header ? f.authenticate(raw) : undefined
   auth?.catch(() => undefined)
-  await judgeMessage(run, own, f, raw, auth)
+  await judgeMessage(run, own, f, raw, auth, scanNeeded, header !== undefined)
 }
 
-async function judgeMessage(run: PhaseRun, own: DataSettings, f: DataFacts, raw: Buffer, auth: Promise<AuthFacts> | undefined): Promise<void> {
-  const content = needsScan(own) ? await (f.scan ?? scanInPlace)(raw, own) : undefined
+async function judgeMessage(
+  run: PhaseRun, own: DataSettings, f: DataFacts, raw: Buffer, auth: Promise<AuthFacts> | undefined, scanNeeded: boolean, judged: boolean,
+): Promise<void> {
+  const content = scanNeeded ? await (f.scan ?? scanInPlace)(raw, own) : undefined
   if (content?.problems.length) run.note({ msg: `mime: ${content.problems.join('; ')}` })
+
+  // the scan limits, unless the header section already answered
+  if (!judged) {
+    const limit = content?.limit
+    const saw = limit ? `${limit.name} limit: ${limit.detail}` : content ? 'the scan read the whole message' : 'header section within the limits'
+    if (run.judge('scan', limit && limitVerdict(limit, own), saw)) return
+  }
 
   if (content) {
     // G19
