@@ -12,6 +12,7 @@ import * as gen from '../rig/hostile-gen'
 import { describeProbe, hostileSession, HostileResult, HostileSession } from '../rig/hostile-session'
 
 const ge = (sender: string): string => `554 5.7.1 ${sender}: Sender address rejected: Blocked by this recipient`
+const g14 = (sender: string): string => `550 5.7.1 ${sender}: Sender's MX record not allowed (G14)`
 const g15 = (d: string): string => `550 5.7.1 Email rejected per DMARC policy for ${d} (G15)`
 const G1E_HEAD = '450 4.4.0 '
 const G1E_TAIL = ': Temporary DMARC DNS lookup failure (G1E)'
@@ -43,6 +44,9 @@ before(async () => {
       ...mx('sender.example'),
       ...mx('blocked.example'),
       ...mx('amp.example'),
+      // G14: a sender domain whose MX is at a blocked provider.
+      'badmx.example': [{ type: 'MX', data: { preference: 10, exchange: 'mx1.badprovider.net' } }],
+      'mx1.badprovider.net': [{ type: 'A', data: '203.0.113.50' }],
       // e: the MAIL FROM domain's SPF includes a name that answers slowly;
       // softfail, so that SPF alone never refuses (R2 is for "fail").
       ...mx('slowspf.example'),
@@ -57,7 +61,10 @@ before(async () => {
     dns: dns.address,
     logLevel: 'notice',
     // GE: bob@example.com takes nothing from blocked.example.
-    config: { 'support-codes.sender_blocks': 'bob@example.com @blocked.example\n' },
+    config: {
+      'support-codes.sender_blocks': 'bob@example.com @blocked.example\n',
+      'support-codes.mx_blocklist': '.badprovider.net\n',
+    },
   })
 })
 after(async () => {
@@ -96,6 +103,16 @@ describe('b: placeholder text in an address is an address, never a template', ()
       assert.equal(r.data, undefined, 'no DATA after a refused RCPT')
     })
   }
+
+  test('MAIL FROM:<${ip}@badmx.example>, a domain whose MX is blocked: G14 with the address as sent', async (t) => {
+    const r = await send({ from: '${ip}@badmx.example', message: message('alice@sender.example') })
+    expectOutcome(t, r, g14('${ip}@badmx.example'))
+  })
+
+  test('From: ${zone}@dmarcfail.example, whose DMARC lookup SERVFAILs: G1E with the address as written', async (t) => {
+    const r = await send({ from: 'alice@sender.example', message: message('${zone}@dmarcfail.example') })
+    expectOutcome(t, r, `${G1E_HEAD}\${zone}@dmarcfail.example${G1E_TAIL}`)
+  })
 })
 
 describe('e: slow DNS chosen by the sender', () => {
