@@ -308,6 +308,48 @@ describe('G6, G7: live callouts', () => {
   })
 })
 
+describe('G6: callouts per client and the queue', () => {
+  test('a client past [callout] max_per_client waits; past max_queue, G6 at once; another client is not held up', async (t) => {
+    // The queue is the live process's own state, which support-codes explain
+    // cannot see: these replies are not replayed.
+    const h = await node({
+      'support-codes-rcpt.ini': `[callout]\nenabled=true\ntimeout=2\nmax_per_client=1\nmax_queue=1\nroutes=callout.example=127.0.0.1:${downstream.port}\n`,
+    }, { replay: false })
+    t.after(() => h.stop())
+    // Three addresses of one /64: one client.
+    const open = async (ip: string): Promise<SmtpClient> => {
+      const c = await SmtpClient.connect({ port: h.port, proxyFrom: ip })
+      t.after(() => c.close())
+      await c.ehlo('client.test')
+      assert.equal((await c.send('MAIL FROM:<a@sender.example>')).code, 250)
+      return c
+    }
+    const [a, b, c] = await Promise.all(['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6:ffff::3'].map(open))
+    const other = await open(CLEAN)
+    const hanging = downstream.open
+    const first = a.send('RCPT TO:<hang@callout.example>')
+    const deadline = Date.now() + 2000
+    while (downstream.open === hanging && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(downstream.open, hanging + 1, 'the first callout is open')
+    // The second waits for the client's one slot: the queue (1) is full.
+    const second = b.send('RCPT TO:<wait@callout.example>')
+    await new Promise((r) => setTimeout(r, 200))
+    let t0 = stopwatch()
+    assert.equal((await c.send('RCPT TO:<third@callout.example>')).text, g6('third@callout.example'))
+    assert.ok(t0() < 500, `the third waited ${t0()} ms`)
+    await h.waitForLog(/callout third@callout\.example: tempfail: too many callouts waiting \(1\)/)
+    // Another client's callout goes at once.
+    t0 = stopwatch()
+    assert.equal((await other.send('RCPT TO:<other@callout.example>')).text, OK_RCPT('other@callout.example'))
+    assert.ok(t0() < 1000, `another client waited ${t0()} ms`)
+    // The first gets no answer within [callout] timeout; the second never got its turn.
+    assert.equal((await first).text, g6('hang@callout.example'))
+    assert.equal((await second).text, g6('wait@callout.example'))
+    await h.waitForLog(/callout wait@callout\.example: tempfail: too many callouts for client 2001:db8:5:6::\/64/)
+    assert.equal(downstream.sessions.filter((s) => s.rcpts.includes('third@callout.example') || s.rcpts.includes('wait@callout.example')).length, 0)
+  })
+})
+
 describe('GE and G30', () => {
   test('GE: pairs by address, domain and *', async (t) => {
     const h = await node({
