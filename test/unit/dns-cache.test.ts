@@ -68,3 +68,40 @@ test('a server slower than a third of [dns] timeout but within it is waited for'
   dns.delay('slowtxt.example', 700)
   assert.deepEqual(await r('slowtxt.example', 'TXT'), [['x']])
 })
+
+// Node 24's c-ares times a query by the server's recent latency once it has
+// three answers, and gave up on a slow answer after about 1 s; [dns] timeout
+// must hold as configured for every lookup.
+test('[dns] timeout holds after a run of fast answers: a 2.5 s answer with timeout=5 resolves', async () => {
+  dns.add('fast.example', { type: 'TXT', data: 'fast' })
+  dns.add('lag.example', { type: 'TXT', data: 'slow' })
+  dns.add('lag.example', { type: 'A', data: '192.0.2.9' })
+  dns.delay('lag.example', 2500)
+  try {
+    const d = makeDns([dns.address], 5, 0)
+    const r = mailauthResolver([dns.address], 5, 0)
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual(await d.txt('fast.example'), { status: 'ok', values: ['fast'] })
+      assert.deepEqual(await r('fast.example', 'TXT'), [['fast']])
+    }
+    const t0 = Date.now()
+    const [bundle, mailauth] = await Promise.all([d.a('lag.example'), r('lag.example', 'TXT')])
+    assert.deepEqual(bundle, { status: 'ok', values: ['192.0.2.9'] })
+    assert.deepEqual(mailauth, [['slow']])
+    const took = Date.now() - t0
+    assert.ok(took >= 2400 && took < 4000, `took ${took} ms`)
+  } finally {
+    dns.delay('lag.example', 0)
+  }
+})
+
+test('[dns] timeout above 5 s holds too (c-ares caps a try at 5 s unless told otherwise)', async () => {
+  dns.add('slower.example', { type: 'TXT', data: 'slower' })
+  dns.delay('slower.example', 5600)
+  try {
+    const r = mailauthResolver([dns.address], 7, 0)
+    assert.deepEqual(await r('slower.example', 'TXT'), [['slower']])
+  } finally {
+    dns.delay('slower.example', 0)
+  }
+})
