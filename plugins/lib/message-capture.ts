@@ -125,6 +125,11 @@ export function spareChunks(): number {
   return spare.size
 }
 
+/** Why a message of `bytes` is not kept, for the log. */
+function overBudget(capture: Capture, bytes: number): string {
+  return `the messages in scan would pass [scan] max_kept_bytes ${capture.budget}: ${kept - capture.held} bytes held by others, this one ${bytes}`
+}
+
 function giveBack(capture: Capture): void {
   kept -= capture.held
   capture.held = 0
@@ -183,7 +188,7 @@ export function appendLine(capture: Capture, line: Buffer): boolean {
     return false
   }
   if (kept + n > capture.budget) {
-    capture.refused = `the messages in scan hold ${kept} bytes; [scan] max_kept_bytes is ${capture.budget}`
+    capture.refused = overBudget(capture, capture.bytes + n)
     drop(capture)
     return false
   }
@@ -323,9 +328,7 @@ function readStream(txn: DataTransaction, capture: Capture): Promise<Buffer> {
   const stream = txn.message_stream
   if (!stream) return Promise.reject(new Error('no message stream'))
   const size = txn.data_bytes ?? 0
-  if (kept + size > capture.budget) {
-    return Promise.reject(new MemoryBudgetExceeded(`the messages in scan hold ${kept} bytes; reading ${size} more would pass [scan] max_kept_bytes ${capture.budget}`))
-  }
+  if (kept + size > capture.budget) return Promise.reject(new MemoryBudgetExceeded(overBudget(capture, size)))
   capture.held += size
   kept += size
   return new Promise((resolve, reject) => {

@@ -238,7 +238,7 @@ test('the process budget: a message that would pass it is not kept, messageOf re
   await assert.rejects(messageOf(b), (err: Error) => {
     assert.ok(err instanceof MemoryBudgetExceeded)
     assert.equal(err.name, 'MemoryBudgetExceeded')
-    assert.equal(err.message, `the messages in scan hold ${base + 150_000} bytes; [scan] max_kept_bytes is ${budget}`)
+    assert.equal(err.message, `the messages in scan would pass [scan] max_kept_bytes ${budget}: ${base + 100_000} bytes held by others, this one 50001`)
     return true
   })
   // Asked again, the same answer: the message is not read from the stream instead.
@@ -309,7 +309,7 @@ test('a message read back from Haraka\'s stream counts against the budget, or is
   await endData(tooLarge)
   await assert.rejects(messageOf(tooLarge), (err: Error) => {
     assert.ok(err instanceof MemoryBudgetExceeded)
-    assert.equal(err.message, `the messages in scan hold ${base} bytes; reading 101000 more would pass [scan] max_kept_bytes ${base + 100_000}`)
+    assert.equal(err.message, `the messages in scan would pass [scan] max_kept_bytes ${base + 100_000}: ${base} bytes held by others, this one 101000`)
     return true
   })
   assert.equal(keptBytes(), base)
