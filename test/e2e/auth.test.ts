@@ -58,6 +58,12 @@ before(async () => {
     servfail: ['spfservfail.example', '_dmarc.dmarcfail.example'],
     silent: ['_dmarc.dmarcsilent.example'],
   })
+  // An SPF record whose includes each answer after 4.5 s, within a 5 s [dns] timeout.
+  dns.add('slowinc.example', { type: 'TXT', data: `v=spf1 ${[1, 2, 3, 4].map((i) => `include:i${i}.slowinc.example`).join(' ')} -all` })
+  for (const i of [1, 2, 3, 4]) {
+    dns.add(`i${i}.slowinc.example`, { type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 ?all' })
+    dns.delay(`i${i}.slowinc.example`, 4500)
+  }
   h = await Haraka.start({ dns: dns.address, plugins: ['support-codes/data'], config: { 'support-codes.ini': '[dns]\ntimeout=1\n' } })
 })
 after(async () => {
@@ -140,5 +146,31 @@ describe('G15 and G1E: DMARC', () => {
     // Two From headers: each domain is judged, the strictest wins.
     const two = `From: alice@good.example\r\nFrom: mallory@rejectonly.example\r\nTo: bob@example.com\r\nSubject: two\r\n\r\nHi\r\n`
     assert.equal(await dataLine(h, IN, 'alice@good.example', two), g15('rejectonly.example'))
+  })
+})
+
+describe('bounded authentication work', () => {
+  test('MAIL FROM whose SPF includes answer after 4.5 s each, From at a p=reject domain: G15, not G1E', async (t) => {
+    // [dns] timeout at its default of 5 s: the SPF evaluation alone would take 18 s.
+    const h5 = await Haraka.start({ dns: dns.address, plugins: ['support-codes/data'] })
+    t.after(() => h5.stop())
+    const t0 = stopwatch()
+    const res = await sendMail({ port: h5.port, proxyFrom: OUT, helo: 'client.test', from: 'bounce@slowinc.example', to: ['bob@example.com'], message: msg('alice@rejectonly.example'), timeoutMs: 30000 })
+    assert.equal(res.data?.text, g15('rejectonly.example'))
+    // SPF and DKIM have two thirds of the 15 s bound; the policy was looked up at once.
+    assert.ok(t0() >= 9000 && t0() < 14000, `took ${t0()} ms`)
+    await h5.waitForLog(/\[support-codes\/data\].*spf: temperror/)
+  })
+
+  test('a From with 5,000 addresses at distinct domains: G15 for the 11th domain, at most 30 DNS queries', async () => {
+    // Short names keep the header section (about 60 KB) within [scan] max_header_bytes.
+    const addresses = Array.from({ length: 5000 }, (_, i) => `a@d${i}.ex`)
+    const lines: string[] = []
+    for (let i = 0; i < addresses.length; i += 50) lines.push(addresses.slice(i, i + 50).join(', '))
+    dns.queries = []
+    assert.equal(await dataLine(h, IN, 'alice@good.example', msg(lines.join(',\r\n '))), g15('d10.ex'))
+    assert.ok(dns.queries.length <= 30, `${dns.queries.length} queries: ${dns.queries.map((q) => q.name).join(' ')}`)
+    assert.deepEqual(dns.queries.filter((q) => /(^|\.)d\d+\.ex$/.test(q.name)), [], 'no lookup for any From domain')
+    assert.equal(h.running, true)
   })
 })
