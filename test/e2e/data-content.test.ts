@@ -11,6 +11,7 @@ import { Clamd, EICAR } from '../rig/clamd'
 import { sendMail, SmtpClient } from '../rig/smtp-client'
 import { attachmentPart, mimeMessage, multipartPart, rfc822Part, uuencode } from '../rig/mime-build'
 import * as corpus from '../rig/zip-corpus'
+import * as gen from '../rig/hostile-gen'
 
 const G16 = '450 4.4.6 Routing loop detected (G16)'
 const G19 = '550 5.7.0 header_contenttype_2 - Multi-part MIME messages are rejected as dangerous (G19)'
@@ -21,6 +22,7 @@ const G1C = '550 5.7.0 mime_banned_file - File attachment is not allowed because
 const G1D = '550 5.7.0 mime_banned_file - CLSID file extensions are dangerous (G1D)'
 const VIRUS = '550 5.7.1 Virus found (G3,G4,G5)'
 const SCANNER_DOWN = '451 4.3.0 Virus scanner unavailable, try again later'
+const SCAN_TEMP = '451 4.3.0 Message could not be scanned, try again later'
 const CLIENT = '198.18.4.1'
 
 let dns: TestDns
@@ -45,6 +47,15 @@ async function dataPostSeconds(node: Haraka, from: number): Promise<number> {
     await new Promise((r) => setTimeout(r, 20))
   }
   throw new Error('Haraka logged no message line')
+}
+
+/** Waits until the node's log after `from` matches re. */
+async function logSince(node: Haraka, from: number, re: RegExp): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (re.test(node.log.slice(from))) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  assert.fail(`no log line ${re} in:\n${node.log.slice(from).slice(-2000)}`)
 }
 
 const zip = (files: Record<string, Buffer | string>): Buffer => {
@@ -234,6 +245,57 @@ describe('bad input: a defined answer, Haraka alive', () => {
       assert.ok(t0() < 5000, `${label} took ${t0()} ms`)
     }
     assert.equal(h.running, true)
+  })
+})
+
+describe('scan limits: a banned file past a limit is refused, never let through', () => {
+  test('invoice.exe as part 1001, at multipart depth 51, after 128 KB of Content-Disposition parameters, inside 4 levels of base64 message/rfc822: G1A', async () => {
+    const cases: Array<[string, Buffer]> = [
+      ['part 1001 ([scan] max_parts)', gen.manyParts(999)],
+      ['depth 51 ([scan] max_depth)', gen.deepMultipart(51)],
+      ['filename= after 128 KB of parameters ([scan] max_header_bytes)', gen.longDisposition(128 * 1024)],
+      ['4 encoded attached messages ([scan] max_encoded_messages)', gen.encodedMessages(4)],
+    ]
+    for (const [label, message] of cases) {
+      const logAt = h.log.length
+      assert.equal(await dataLine(h, message), G1A, label)
+      await logSince(h, logAt, /scan: sent "550 5\.7\.0 mime_banned_file .*\(G1A\)" \((parts|depth|header|messages) limit: /)
+    }
+    // one step under each limit, the file itself is seen
+    assert.equal(await dataLine(h, gen.manyParts(998)), G1B)
+    assert.equal(await dataLine(h, gen.deepMultipart(50)), G1B)
+    assert.equal(await dataLine(h, gen.encodedMessages(3)), G1B)
+  })
+
+  test('one Subject folded over 50,000 lines (600 KB): G1A at once, the header never handed to authentication', async () => {
+    const logAt = h.log.length
+    const t0 = stopwatch()
+    assert.equal(await dataLine(h, gen.foldedHeader(50000)), G1A)
+    const checks = await dataPostSeconds(h, logAt)
+    assert.ok(checks < 0.5, `the checks took ${checks} s`)
+    assert.ok(t0() < 10000, `${t0()} ms in all`)
+    assert.match(h.log.slice(logAt), /header limit: the message's header section is longer than 102400 bytes/)
+    assert.doesNotMatch(h.log.slice(logAt), /spf: |dmarc: /)
+    assert.equal(h.running, true)
+  })
+
+  test('[scan] defer=parts defers the parts limit with the bundle\'s 451 4.3.0 line', async (t) => {
+    const h2 = await node({ 'support-codes-data.ini': '[scan]\ndefer=parts,timeout,memory\n' })
+    t.after(() => h2.stop())
+    assert.equal(await dataLine(h2, gen.manyParts(999)), SCAN_TEMP)
+    assert.equal(await dataLine(h2, gen.deepMultipart(51)), G1A)
+  })
+
+  test('a scan the thread does not finish within [scan] timeout: 451 4.3.0, the thread restarted for the next message', async (t) => {
+    // 24 MB of delimiter lines keep the thread busy for over a second; the message is past in_place_max_bytes, so it goes to the thread
+    // Not replayed through explain: it scans in place with no time limit, so the timeout is the server's alone.
+    const slow = await node({ 'support-codes-data.ini': '[scan]\ntimeout=0.5\n' }, { replay: false })
+    t.after(() => slow.stop())
+    assert.equal(await dataLine(slow, gen.boundaryLines(24_000_000)), SCAN_TEMP)
+    await slow.waitForLog(/content scan thread: the scan thread did not finish a message of \d+ bytes within 500 ms; thread restarted/)
+    assert.equal(await dataLine(slow, mimeMessage({ attachments: [{ name: 'setup.exe', data: Buffer.alloc(2_000_000, 65) }] })), G1B)
+    assert.match(await dataLine(slow, mimeMessage({ text: 'hello' })), /^250 /)
+    assert.equal(slow.running, true)
   })
 })
 
