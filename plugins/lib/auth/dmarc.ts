@@ -24,6 +24,8 @@ const { createRecordLookup, discoverPolicy } = fromMailauth('mailauth/lib/dmarc/
   createRecordLookup(resolver: ResolverFn): (name: string) => Promise<unknown>
   discoverPolicy(domain: string, lookup: (name: string) => Promise<unknown>): Promise<unknown>
 }
+// The name its dmarc() queries for an Author Domain: an A-label, no root dot.
+const { formatDomain, toALabel } = fromMailauth('mailauth/lib/tools') as { formatDomain(d: string): string; toALabel(d: string): string }
 
 /**
  * Starts the policy lookups of an Author Domain at once, beside SPF and
@@ -33,7 +35,9 @@ const { createRecordLookup, discoverPolicy } = fromMailauth('mailauth/lib/dmarc/
  * else waits (calls in From order).
  */
 export function prefetchPolicy(fromDomain: string, resolver: ResolverFn): void {
-  discoverPolicy(fromDomain.toLowerCase(), createRecordLookup(resolver)).catch(() => undefined)
+  Promise.resolve()
+    .then(() => discoverPolicy(formatDomain(toALabel(fromDomain.toLowerCase())), createRecordLookup(resolver)))
+    .catch(() => undefined)
 }
 
 /**
