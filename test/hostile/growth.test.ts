@@ -37,14 +37,24 @@ function time<T>(input: T, fn: (input: T) => unknown): number {
   return best
 }
 
-/** time(4n) <= GROWTH * time(n) + SLACK_MS; the inputs are made before any clock runs. */
+/**
+ * time(4n) <= GROWTH * time(n) + SLACK_MS; the inputs are made before any
+ * clock runs. A machine shared with other work can stall all runs of one
+ * attempt, so up to ATTEMPTS are made: a reader that is not linear fails
+ * every one of them.
+ */
+const ATTEMPTS = 3
 function linear<T>(make: (n: number) => T, n: number, fn: (input: T) => unknown): { small: number; large: number } {
   const a = make(n)
   const b = make(4 * n)
-  const small = time(a, fn)
-  const large = time(b, fn)
-  assert.ok(large <= GROWTH * small + SLACK_MS, `n=${n}: ${small.toFixed(2)} ms, 4n: ${large.toFixed(2)} ms (${(large / small).toFixed(1)} times)`)
-  return { small, large }
+  const seen: string[] = []
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const small = time(a, fn)
+    const large = time(b, fn)
+    if (large <= GROWTH * small + SLACK_MS) return { small, large }
+    seen.push(`${small.toFixed(2)} ms, 4n: ${large.toFixed(2)} ms (${(large / small).toFixed(1)} times)`)
+  }
+  assert.fail(`n=${n}: ${seen.join('; ')}`)
 }
 
 const scan = (raw: Buffer): unknown => scanContent(raw, settings)
@@ -68,6 +78,11 @@ const shapes: Array<{ name: string; n: number; make: (n: number) => Buffer }> = 
   { name: 'a base64 "zip" of n bytes', n: 256 * KB, make: (n) => gen.bigZipPart(n) },
   { name: 'n bytes of "--boundary" lines', n: 256 * KB, make: (n) => gen.boundaryLines(n) },
   { name: 'n bytes of uuencode begin lines', n: 256 * KB, make: (n) => gen.uuBeginLines(n) },
+  // Across the cap of 1,000 files or parts (about 430 and 1,700 lines): a
+  // cost per file that grows with the body shows here, where it is not yet
+  // hidden behind the cap.
+  { name: 'n bytes of uuencode begin lines, across the files cap', n: 8 * KB, make: (n) => gen.uuBeginLines(n) },
+  { name: 'n bytes of "--boundary" lines, across the parts cap', n: 8 * KB, make: (n) => gen.boundaryLines(n) },
   { name: 'a DKIM-signed-looking message of n bytes', n: 256 * KB, make: (n) => gen.dkimLooking('signed.example', 's1', n) },
 ]
 
