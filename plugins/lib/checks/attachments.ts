@@ -2,11 +2,23 @@
 // mime/) and, for archives, by the names inside them (see archive.ts).
 import { Verdict } from '../render'
 
-/** The extension Windows uses: the last one, lower-case ("invoice.pdf.exe" → "exe"). */
+const SPACE = /\s/
+
+/**
+ * The extension Windows uses: the last one, lower-case ("invoice.pdf.exe" →
+ * "exe"), trailing dots and white space left out. Read from the end by
+ * hand: the sender writes the name, and /[.\s]+$/ is quadratic on a long run
+ * of spaces followed by something else (20,000 spaces took 480 ms, on
+ * Haraka's own thread).
+ */
 export function extensionOf(name: string): string {
-  const base = name.replace(/[.\s]+$/, '').split(/[\\/]/).pop() ?? ''
-  const dot = base.lastIndexOf('.')
-  return dot > 0 || (dot === 0 && base.length > 1) ? base.slice(dot + 1).toLowerCase() : ''
+  let end = name.length
+  while (end > 0 && (name[end - 1] === '.' || SPACE.test(name[end - 1]))) end--
+  const start = Math.max(name.lastIndexOf('/', end - 1), name.lastIndexOf('\\', end - 1)) + 1
+  if (start >= end) return ''
+  const dot = name.lastIndexOf('.', end - 1)
+  if (dot < start) return ''
+  return dot > start || end - start > 1 ? name.slice(dot + 1, end).toLowerCase() : ''
 }
 
 // Extensions linked to WinZip vulnerabilities (the provider's G1C list).
