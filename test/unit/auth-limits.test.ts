@@ -195,6 +195,18 @@ describe('DKIM input', () => {
   })
 })
 
+describe('DKIM within its share of the bound', () => {
+  it('a signed message not hashed by two thirds of the bound: its signature is temperror, and a reject it could align with defers', async () => {
+    const body = 'All work and no play makes a long message.\r\n'.repeat(100_000)
+    const raw = await signMessage(message('<alice@signed.example>', body), { domain: 'signed.example', selector: 'sel', privateKey: key.privateKey })
+    const t0 = Date.now()
+    const f = await authenticate(input(raw, { mailFrom: 'x@elsewhere.example', ip: '203.0.113.9', maxLookupsMs: 60 }))
+    assert.ok(Date.now() - t0 < 60 + 250, `took ${Date.now() - t0} ms`)
+    assert.deepEqual(f.dkim, [{ domain: 'signed.example', result: 'temperror', comment: 'not verified within the time limit of the evaluation' }])
+    assert.equal(dmarcCheck(f, DMARC_CFG)?.id, 'G1E')
+  })
+})
+
 describe('temporary failures and alignment', () => {
   it('an identifier can align only at or below the Organizational Domain', () => {
     assert.equal(couldAlign('mail.example.com', 'news.example.com', 'example.com'), true)
