@@ -71,6 +71,8 @@ export async function startProbe(opts: ProbeOptions): Promise<Probe> {
     worker.once('error', reject)
     worker.once('exit', (code) => reject(new Error(`probe worker exited (${code}) without a result`)))
   })
+  // Handled here too: a worker that fails before stop() must not end the test process.
+  result.catch(() => undefined)
   await new Promise<void>((resolve, reject) => {
     worker.once('online', () => resolve())
     worker.once('error', reject)
@@ -149,16 +151,3 @@ function runWorker(input: WorkerInput): void {
 }
 
 if (!isMainThread && (workerData as WorkerInput | undefined)?.port) runWorker(workerData as WorkerInput)
-
-/** Runs fn with the probe running, and returns fn's value with the probe's report. */
-export async function probed<T>(opts: ProbeOptions, fn: () => Promise<T>): Promise<{ value: T; probe: ProbeResult }> {
-  const probe = await startProbe(opts)
-  let value: T
-  try {
-    value = await fn()
-  } catch (err) {
-    await probe.stop()
-    throw err
-  }
-  return { value, probe: await probe.stop() }
-}
