@@ -1,12 +1,15 @@
 // SPF, DKIM and DMARC for one message with mailauth, every lookup through
-// the given resolver, the whole evaluation bounded in time.
+// the given resolver, the whole evaluation bounded in time and in DNS
+// queries.
 //
 // mailauth's own authenticate() always runs SPF, so it cannot take the
-// result haraka-plugin-spf already has; its parts are called instead:
-// dkimVerify (only for a message that carries a signature; otherwise From
-// is read as it would read it), spf (only when no result was given)
-// and dmarc (per Author Domain, with the SPF and DKIM results). ARC and BIMI
-// are not used: no check here depends on them.
+// result haraka-plugin-spf already has; its parts are called instead: From
+// is read first, as its verifier reads it (headers.ts), and each Author
+// Domain's policy lookup starts at once; then dkimVerify (only for a message
+// that carries a signature, within the caps of dkim-input.ts) and spf (only
+// when no result was given), side by side; then dmarc (per Author Domain,
+// with the SPF and DKIM results). ARC and BIMI are not used: no check here
+// depends on them.
 import { isIP } from 'node:net'
 import { DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
 import { AuthFacts, AuthInput, SpfResult } from './facts'
