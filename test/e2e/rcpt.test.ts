@@ -210,10 +210,23 @@ describe('G14: the sender domain\'s MX', () => {
     assert.deepEqual(await rcpts(h, CLEAN, 'alice@implicit.example', ['bob@example.com']), [g14('alice@implicit.example')], 'no MX: the domain itself')
   })
 
-  test('null MX, NXDOMAIN, SERVFAIL and clean domains are not refused', async () => {
-    for (const d of ['nullmx.example', 'nxdomain.example', 'servfail.example', 'sender.example']) {
+  test('null MX, NXDOMAIN and clean domains are not refused; SERVFAIL defers with the bundle\'s 450 4.4.3 line', async () => {
+    for (const d of ['nullmx.example', 'nxdomain.example', 'sender.example']) {
       assert.deepEqual(await rcpts(h, CLEAN, `alice@${d}`, ['bob@example.com']), [OK_RCPT('bob@example.com')], d)
     }
+    assert.deepEqual(await rcpts(h, CLEAN, 'alice@servfail.example', ['bob@example.com']), [
+      "450 4.4.3 alice@servfail.example: Sender domain's MX lookup failed, try again later",
+    ])
+  })
+
+  test('[sender_mx] dns_error=accept lets a SERVFAIL through', async (t) => {
+    const lenient = await node({
+      'support-codes.mx_blocklist': '.badprovider.net\n',
+      'support-codes-rcpt.ini': '[sender_mx]\ndns_error=accept\n',
+    })
+    t.after(() => lenient.stop())
+    assert.deepEqual(await rcpts(lenient, CLEAN, 'alice@servfail.example', ['bob@example.com']), [OK_RCPT('bob@example.com')])
+    assert.deepEqual(await rcpts(lenient, CLEAN, 'alice@bad.example', ['bob@example.com']), [g14('alice@bad.example')])
   })
 
   test('a malformed list line is named with its line number', async () => {

@@ -305,8 +305,11 @@ describe('G14 facts without DNS', () => {
     assert.equal(senderMxCheck(mixed, list)?.reason, 'MX host mx.bad.example matches .bad.example')
   })
 
-  test('errors and NXDOMAIN never refuse; an empty list or no domain refuses nothing', () => {
-    assert.equal(senderMxCheck(facts({ status: 'error', code: 'ESERVFAIL' }), list), undefined)
+  test('a failed lookup defers (dns_error=defer, the default) or passes (accept); NXDOMAIN, an empty list or no domain refuses nothing', () => {
+    assert.deepEqual(senderMxCheck(facts({ status: 'error', code: 'ESERVFAIL' }), list), {
+      id: 'MX-TEMP', vars: { email: 'alice@sender.example' }, reason: 'MX lookup failed (ESERVFAIL)',
+    })
+    assert.equal(senderMxCheck(facts({ status: 'error', code: 'ESERVFAIL' }), list, { dns_error: 'accept' }), undefined)
     assert.equal(senderMxCheck(facts({ status: 'none', code: 'ENOTFOUND' }), list), undefined)
     const hit = facts({ status: 'ok', values: [{ exchange: 'mx.bad.example', priority: 10 }] })
     assert.equal(senderMxCheck(hit, MxBlocklist.parse([]).list), undefined)
@@ -430,14 +433,15 @@ describe('G14 against the test DNS server', () => {
     assert.equal(verdict, undefined)
   })
 
-  test('SERVFAIL on the MX lookup never refuses', async () => {
+  test('SERVFAIL on the MX lookup defers, never refuses', async () => {
     const { facts, verdict } = await check('servfail.example')
     assert.equal(facts.mx.status, 'error')
     assert.equal(facts.addresses, undefined)
-    assert.equal(verdict, undefined)
+    assert.equal(verdict?.id, 'MX-TEMP')
+    assert.equal(senderMxCheck(facts, list, { dns_error: 'accept' }), undefined)
   })
 
-  test('SERVFAIL on an address lookup: that host is unknown, the others still count', async () => {
+  test('SERVFAIL on an address lookup: that host is unknown (defer unless another matches), the others still count', async () => {
     const clean = await check('sfaddr.example')
     assert.deepEqual(clean.facts.addresses?.map((x) => [x.host, x.lookup.status]), [
       ['mx-sf.hosting.example', 'error'],
@@ -445,7 +449,10 @@ describe('G14 against the test DNS server', () => {
       ['mx.clean.example', 'ok'],
       ['mx.clean.example', 'ok'],
     ])
-    assert.equal(clean.verdict, undefined)
+    assert.deepEqual(clean.verdict, {
+      id: 'MX-TEMP', vars: { email: 'alice@sfaddr.example' }, reason: 'address lookup of MX host mx-sf.hosting.example failed (ESERVFAIL)',
+    })
+    assert.equal(senderMxCheck(clean.facts, list, { dns_error: 'accept' }), undefined)
     assert.equal((await check('sfaddr-blocked.example')).verdict?.reason, 'MX host mx.hosting.example address 203.0.113.25 matches 203.0.113.0/24')
     // A name match needs no address.
     assert.equal((await check('sfaddr-named.example')).verdict?.reason, 'MX host mx-sf.bad.example matches .bad.example')

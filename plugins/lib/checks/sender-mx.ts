@@ -1,7 +1,9 @@
 // G14: the envelope sender's domain receives its mail at a blocked MX host,
-// by name or by address (support-codes.mx_blocklist). Anything short of a
-// clear answer (NXDOMAIN, a DNS failure, a null MX) never refuses: those are
-// other checks' business, and a DNS failure is not a verdict.
+// by name or by address (support-codes.mx_blocklist). NXDOMAIN and a null MX
+// never refuse: those are other checks' business. A lookup that fails
+// (SERVFAIL, timeout) is no answer either way, and the domain's owner runs
+// that DNS: it defers with the bundle's MX-TEMP line ([sender_mx]
+// dns_error=defer), so that breaking one's own DNS never passes the check.
 import { Dns, Lookup, Mx } from '../dns'
 import { normalizeDomain } from '../list-file'
 import { MxBlocklist } from '../mx-blocklist'
@@ -72,24 +74,36 @@ export async function gatherSenderMx(domain: string, sender: string, dns: Dns, n
   return facts
 }
 
-/** G14 when an MX host of the sender's domain, or one of its addresses, is on the list. */
-export function senderMxCheck(facts: SenderMxFacts, list: MxBlocklist): Verdict | undefined {
+export interface SenderMxConfig {
+  dns_error: 'defer' | 'accept'
+}
+
+/**
+ * G14 when an MX host of the sender's domain, or one of its addresses, is on
+ * the list; MX-TEMP when a lookup that could have matched failed and
+ * dns_error=defer.
+ */
+export function senderMxCheck(facts: SenderMxFacts, list: MxBlocklist, cfg: SenderMxConfig = { dns_error: 'defer' }): Verdict | undefined {
   if (!list.size || !facts.domain) return undefined
+  const temp = (reason: string): Verdict | undefined => (cfg.dns_error === 'defer' ? { id: 'MX-TEMP', vars: { email: facts.sender }, reason } : undefined)
   const hosts = mailHosts(normalizeDomain(facts.domain), facts.mx)
-  if (hosts.kind === 'nothing') return undefined
+  if (hosts.kind === 'nothing') return facts.mx.status === 'error' ? temp(hosts.why) : undefined
   const g14 = (reason: string): Verdict => ({ id: 'G14', vars: { email: facts.sender }, reason })
   const label = (host: string): string => (hosts.kind === 'implicit' ? `${host} (implicit MX)` : host)
   for (const host of hosts.names) {
     const entry = list.matchHost(host)
     if (entry !== undefined) return g14(`MX host ${label(host)} matches ${entry}`)
   }
-  // A failed address lookup only means that host's addresses are unknown.
+  // A failed address lookup leaves that host's addresses unknown: no match
+  // among the others is then an answer only when none failed.
+  let failed: string | undefined
   for (const { host, lookup } of facts.addresses ?? []) {
+    if (lookup.status === 'error') failed ??= `address lookup of MX host ${label(host)} failed (${lookup.code})`
     if (lookup.status !== 'ok') continue
     for (const ip of lookup.values) {
       const entry = list.matchAddress(ip)
       if (entry !== undefined) return g14(`MX host ${label(host)} address ${ip} matches ${entry}`)
     }
   }
-  return undefined
+  return failed === undefined ? undefined : temp(failed)
 }
