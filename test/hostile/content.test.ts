@@ -105,6 +105,14 @@ describe('a: the header section', () => {
   })
 })
 
+describe('a: the header section, by lines', () => {
+  test('one Subject folded over 1,100 short lines (13 KB, past [scan] max_header_lines=1000 alone): G1A', async (t) => {
+    const m = gen.foldedHeader(1100)
+    assert.ok(m.length < 20_000, `${m.length} octets`)
+    expectOutcome(t, await send(m), G1A)
+  })
+})
+
 describe('c: uuencode begin lines', () => {
   test('500 begin lines, each with data and no "end", the last naming invoice.exe: G1B, quickly', async (t) => {
     const m = gen.uuencodeBegins({ files: 500, dataLines: 100 })

@@ -20,6 +20,8 @@ const G1E_TAIL = ': Temporary DMARC DNS lookup failure (G1E)'
 const PROBE_MAX_MS = 250
 /** The issue's per-message DNS lookup budget ([dns] max_lookups=30). */
 const MAX_QUERIES = 30
+/** [dmarc] max_dkim_signatures: signatures verified per message, each one key lookup. */
+const MAX_SIGNATURES = 10
 /** RFC 5321 4.5.3.1.5: 512 octets with the CRLF. */
 const MAX_REPLY_LINE = 510
 /** How long the test DNS takes to answer the SPF include of slowspf.example: under [dns] timeout=5, over most of it. */
@@ -53,6 +55,7 @@ before(async () => {
       'slowspf.example': [{ type: 'TXT', data: 'v=spf1 include:slow.slowspf.example ~all' }],
       'slow.slowspf.example': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 ~all' }],
       '_dmarc.rejecting.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
+      '_dmarc.signers.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
     },
     servfail: ['_dmarc.dmarcfail.example'],
   })
@@ -131,6 +134,19 @@ describe('f: amplification', () => {
     t.diagnostic(`${asked.length} DNS queries: ${asked.slice(0, 40).map((q) => `${q.type} ${q.name}`).join(', ')}`)
     expectOutcome(t, r, g15(gen.fromDomain(11)))
     assert.ok(asked.length <= MAX_QUERIES, `${asked.length} DNS queries for one message (at most ${MAX_QUERIES})`)
+  })
+})
+
+describe('f: amplification through signatures', () => {
+  test('300 aligned DKIM signatures, each of another subdomain with no key, on a From at a domain with p=reject: G15, at most 30 DNS queries', async (t) => {
+    let from = Infinity
+    const r = await send({ from: 'alice@amp.example', message: gen.manySignatures('signers.example', 300), beforeMessage: () => { from = dns.queries.length } })
+    const asked = dns.queries.slice(from).filter((q) => !q.name.endsWith('.in-addr.arpa') && !q.name.endsWith('senderscore.com') && !q.name.endsWith('spamhaus.org'))
+    const keys = asked.filter((q) => q.name.includes('._domainkey.'))
+    t.diagnostic(`${asked.length} DNS queries, ${keys.length} for keys: ${asked.slice(0, 40).map((q) => `${q.type} ${q.name}`).join(', ')}`)
+    expectOutcome(t, r, g15('signers.example'))
+    assert.ok(asked.length <= MAX_QUERIES, `${asked.length} DNS queries for one message (at most ${MAX_QUERIES})`)
+    assert.ok(keys.length <= MAX_SIGNATURES, `${keys.length} key lookups (at most ${MAX_SIGNATURES} signatures verified)`)
   })
 })
 

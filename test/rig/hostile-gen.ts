@@ -4,6 +4,7 @@
 // CRLF line ends, no dot-stuffing, no final dot; dataPayload() makes the
 // bytes to send after DATA's 354. Lines stay under 998 octets (RFC 5322
 // 2.1.1) so that Haraka passes them on unchanged.
+import { createHash } from 'node:crypto'
 import { mulberry32 } from './prng'
 
 export const BANNED = 'invoice.exe'
@@ -155,6 +156,28 @@ export function longQuotedLocal(domain: string, bytes = 22 * 1024): Buffer {
 export const CONTROL_LOCAL = 'a\u0085b\u009bc\u2028d\u2029e'
 export function controlCharsFrom(domain: string): Buffer {
   return Buffer.from(crlf([...head(`"${CONTROL_LOCAL}"@${domain}`, 'controls'), '', 'Hello.']), 'utf8')
+}
+
+/** The signing domain of the i-th signature (1-based) of manySignatures: under the From domain, so that each one aligns (RFC 7489 3.1.1, relaxed) and is worth verifying. */
+export const signatureDomain = (i: number, fromDomain: string): string => `s${i}.${fromDomain}`
+
+/**
+ * `count` DKIM-Signature fields, each of another subdomain of fromDomain
+ * with a key nobody publishes, on a message From: alice@fromDomain. 300 of
+ * them make an 85 KB, 600-line header section, inside the header limits, so
+ * that the cap on signatures verified is what bounds the lookups.
+ */
+export function manySignatures(fromDomain: string, count = 300): Buffer {
+  const rnd = mulberry32(count)
+  const b64 = (n: number): string => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256))).toString('base64')
+  // The true body hash (the body is already in relaxed form, RFC 6376 3.4.4): a verifier cannot stop before it fetches the key.
+  const body = 'Hello.\r\n'
+  const bh = createHash('sha256').update(body).digest('base64')
+  const sigs: string[] = []
+  for (let i = 1; i <= count; i++) {
+    sigs.push(`DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=${signatureDomain(i, fromDomain)}; s=s1; h=from:to:subject; bh=${bh};`, ` b=${b64(96)}`)
+  }
+  return Buffer.from(crlf([...sigs, ...head(`alice@${fromDomain}`, 'many signatures'), '']) + body)
 }
 
 // --- h: the largest messages ----------------------------------------------------------
