@@ -75,6 +75,7 @@ const shapes: Array<{ name: string; n: number; make: (n: number) => Buffer }> = 
   { name: '4 levels of base64 message/rfc822 around n bytes of text', n: 64 * KB, make: (n) => gen.encodedMessages(4, n) },
   { name: 'a From of n domains', n: 1000, make: (n) => gen.manyFromDomains(n) },
   { name: 'a From local part of n bytes', n: 4 * KB, make: (n) => gen.longQuotedLocal('dmarcfail.example', n) },
+  { name: 'n DKIM signatures', n: 75, make: (n) => gen.manySignatures('signers.example', n) },
   { name: 'a base64 "zip" of n bytes', n: 256 * KB, make: (n) => gen.bigZipPart(n) },
   { name: 'n bytes of "--boundary" lines', n: 256 * KB, make: (n) => gen.boundaryLines(n) },
   { name: 'n bytes of uuencode begin lines', n: 256 * KB, make: (n) => gen.uuBeginLines(n) },
@@ -101,6 +102,7 @@ describe('the header reader DMARC uses (readHeaders) grows linearly within the h
   test('a header folded over n lines (240 and 960 lines)', () => { linear((n) => gen.foldedHeader(n), 240, readHeaders) })
   test('a From of n domains (1,000 and 4,000 addresses)', () => { linear((n) => gen.manyFromDomains(n), 1000, readHeaders) })
   test('a From local part of n bytes (5 KB and 20 KB)', () => { linear((n) => gen.longQuotedLocal('dmarcfail.example', n), 5 * KB, readHeaders) })
+  test('n DKIM signatures (75 and 300)', () => { linear((n) => gen.manySignatures('signers.example', n), 75, readHeaders) })
   test('a DKIM-signed-looking message of n bytes: the header section is the same, the body is not read', () => {
     linear((n) => gen.dkimLooking('signed.example', 's1', n), 256 * KB, readHeaders)
   })
