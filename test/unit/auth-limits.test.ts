@@ -11,7 +11,7 @@ import { mulberry32 } from '../rig/prng'
 import { AuthInput, authenticate } from '../../plugins/lib/auth/authenticate'
 import { LookupBudget, mailauthResolver } from '../../plugins/lib/auth/resolver'
 import { couldAlign } from '../../plugins/lib/auth/dmarc'
-import { CHUNK_BYTES, hasLongLine, MAX_LINE_BYTES, MAX_SIGNED_FIELDS, signaturesToVerify, withCrlf } from '../../plugins/lib/auth/dkim-input'
+import { CHUNK_BYTES, hasLongLine, MAX_LINE_BYTES, MAX_SIGNED_FIELDS, MAX_VERIFY_HEADER_LINES, signaturesToVerify, withCrlf } from '../../plugins/lib/auth/dkim-input'
 import { readHeaders } from '../../plugins/lib/auth/headers'
 import { dmarcCheck } from '../../plugins/lib/checks/dmarc'
 import { renderVerdict } from '../../plugins/lib/render'
@@ -132,6 +132,19 @@ describe('[dmarc] max_dkim_signatures and the h= bound', () => {
     const sig = `DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=signed.example; s=sel; h=${names}; bh=AAAA; b=AAAA\r\n`
     const f = await authenticate(input(sig + message('<alice@signed.example>'), { mailFrom: 'x@elsewhere.example', ip: '203.0.113.9' }))
     assert.deepEqual(f.dkim, [{ domain: 'signed.example', result: 'policy', selector: 'sel', comment: `not verified: h= names more than ${MAX_SIGNED_FIELDS} fields` }])
+    assert.equal(line(f), '550 5.7.1 Email rejected per DMARC policy for signed.example (G15)')
+    assert.ok(!server.queries.some((q) => q.name === key.txtName), 'no key lookup')
+  })
+
+  it(`a header section of more than ${MAX_VERIFY_HEADER_LINES} lines: no signature verified, From still read (in linear time)`, async () => {
+    const signed = await signMessage(message('<alice@signed.example>'), { domain: 'signed.example', selector: 'sel', privateKey: key.privateKey })
+    const raw = signed.replace('Subject: limits', `Subject: limits${'\r\n x'.repeat(50_000)}`)
+    const t0 = Date.now()
+    const f = await authenticate(input(raw, { mailFrom: 'x@elsewhere.example', ip: '203.0.113.9' }))
+    assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`)
+    assert.deepEqual(f.dkim.map((d) => d.result), ['policy'])
+    assert.match(f.dkim[0].comment ?? '', new RegExp(`^not verified: the header section has 500\\d\\d lines, more than ${MAX_VERIFY_HEADER_LINES}$`))
+    assert.deepEqual(f.from.addresses, ['alice@signed.example'])
     assert.equal(line(f), '550 5.7.1 Email rejected per DMARC policy for signed.example (G15)')
     assert.ok(!server.queries.some((q) => q.name === key.txtName), 'no key lookup')
   })

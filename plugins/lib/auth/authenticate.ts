@@ -100,7 +100,8 @@ interface DkimRows {
  */
 async function runDkim(raw: Buffer, head: HeaderFacts, max: number, resolver: ResolverFn, until: number): Promise<DkimRows> {
   if (!maySign(head.keys)) return { results: [], skipped: [] }
-  const { raw: input, skipped, handed } = signaturesToVerify(raw, head, max)
+  const { raw: input, skipped, handed, verify: any } = signaturesToVerify(raw, head, max)
+  if (!any) return { results: [], skipped }
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   const verify = dkimVerify(messageStream(input, () => stopped), { resolver: resolver as DNSResolver })

@@ -26,6 +26,14 @@ export const MAX_SIGNED_FIELDS = 256
  */
 export const MAX_LINE_BYTES = 64 * 1024
 
+/**
+ * A header section of more lines than this leaves every signature
+ * unverified: the verifier reads the header with mailauth's parseHeaders,
+ * whose cost grows with the square of the folded lines (10,000: about
+ * 0.1 s in one stretch). Haraka itself parses 1000 ([headers] max_lines).
+ */
+export const MAX_VERIFY_HEADER_LINES = 3000
+
 const LF = 0x0a
 const CR = 0x0d
 
@@ -68,16 +76,20 @@ export function hasLongLine(raw: Buffer, start: number, limit = MAX_LINE_BYTES):
 /**
  * The message as the verifier gets it: the first `max` DKIM-Signature and
  * ARC-Message-Signature fields, none whose h= names more than
- * MAX_SIGNED_FIELDS, and none at all when a body line is over MAX_LINE_BYTES.
+ * MAX_SIGNED_FIELDS, and none at all when a body line is over MAX_LINE_BYTES
+ * or the header section over MAX_VERIFY_HEADER_LINES.
  * The others are left out of the header handed over, so they are never
  * verified and count as not passing. Unchanged when nothing is left out.
  */
-export function signaturesToVerify(raw: Buffer, head: HeaderFacts, max: number): { raw: Buffer; skipped: Skipped[]; handed: string[] } {
+export function signaturesToVerify(raw: Buffer, head: HeaderFacts, max: number): { raw: Buffer; skipped: Skipped[]; handed: string[]; verify: boolean } {
   const skipped: Skipped[] = []
   // d= of the DKIM-Signature fields handed over.
   const handed: string[] = []
   const longLine = hasLongLine(raw, head.end)
+  const longHeader = head.lines > MAX_VERIFY_HEADER_LINES
   let seen = 0
+  // Whether any signature is left to verify: otherwise the verifier is not run at all.
+  let verify = false
   const kept = head.fields.filter((field) => {
     if (!field.key || !SIGNATURES.has(field.key)) return true
     const skip = (why: string): false => {
@@ -87,17 +99,19 @@ export function signaturesToVerify(raw: Buffer, head: HeaderFacts, max: number):
       skipped.push(row)
       return false
     }
+    if (longHeader) return skip(`not verified: the header section has ${head.lines} lines, more than ${MAX_VERIFY_HEADER_LINES}`)
     if (longLine) return skip(`not verified: a body line is longer than ${MAX_LINE_BYTES} bytes`)
     if (++seen > max) return skip(`not verified: past [dmarc] max_dkim_signatures=${max}`)
     const h = tag(field, 'h')
     if (h !== undefined && h.split(':').length > MAX_SIGNED_FIELDS) return skip(`not verified: h= names more than ${MAX_SIGNED_FIELDS} fields`)
     if (field.key === 'dkim-signature') handed.push((tag(field, 'd') ?? '').toLowerCase())
+    verify = true
     return true
   })
-  if (!skipped.length) return { raw, skipped, handed }
+  if (!skipped.length) return { raw, skipped, handed, verify }
   // The same fields as mailauth's parser would read them, and the body as it was.
   const header = Buffer.from(kept.map((f) => f.line.toString('binary')).join('\r\n') + '\r\n\r\n', 'binary')
-  return { raw: Buffer.concat([header, raw.subarray(head.end)]), skipped, handed }
+  return { raw: Buffer.concat([header, raw.subarray(head.end)]), skipped, handed, verify }
 }
 
 /**
