@@ -172,7 +172,7 @@ function judge(run: Inspection, zip: Buffer, member: AdmZip.IZipEntry, header: M
     run.why = `${path}: ${why}`
     return
   }
-  run.deadline?.check()
+  run.deadline?.check(header.size)
   run.budget.bytes -= header.size
   const inner = inflateMember(header, bytes)
   if (typeof inner === 'string') run.why = `${path}: ${inner}`

@@ -108,7 +108,7 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
     if (!isLeaf(part)) continue
     const label = part.filenames[0] ?? `part ${part.path || '1'}`
     if (opts.archives && mayBeZip(raw, part)) {
-      opts.deadline?.check()
+      opts.deadline?.check(part.bodyEnd - part.bodyStart)
       // into the shared buffer: inspect() is done with it before anything else decodes
       const data = partBody(raw, part, opts.maxArchiveBytes, scratchOf)
       if (data) inspect(label, data)
@@ -117,7 +117,7 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
     // The scan already named uuencoded files ("begin 644 name"); their
     // data is decoded only to look inside archives.
     if (opts.archives && part.contentType.startsWith('text/') && part.filenames.length) {
-      opts.deadline?.check()
+      opts.deadline?.check(part.bodyEnd - part.bodyStart)
       for (const f of uuencodedFiles(raw, part, opts.maxArchiveBytes, g.uuBytes, opts.deadline)) {
         if (f.data) inspect(f.name, f.data)
         else if (f.head && isZip(f.head)) g.archives.push({ attachment: f.name, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded, or past ${MAX_UU_DECODED_BYTES} bytes of uuencoded files in the message` })
@@ -143,7 +143,7 @@ function gatherEncoded(g: Gathering, raw: Buffer, part: MimePart, nesting: numbe
     reached({ name: 'parts', detail: `${where}: more than ${opts.scanLimits.maxParts} parts` })
     return
   }
-  opts.deadline?.check()
+  opts.deadline?.check(part.bodyEnd - part.bodyStart)
   const inner = partBody(raw, part, opts.maxArchiveBytes)
   if (!inner) {
     reached({ name: 'messages', detail: `${where}: an attached message larger than ${opts.maxArchiveBytes} bytes decoded` })

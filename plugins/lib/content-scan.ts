@@ -53,7 +53,8 @@ export function timedOut(detail: string): ContentFacts {
 
 /**
  * Never throws on any input. With deadlineMs (a scan on Haraka's own
- * thread), a scan still running after that many milliseconds stops and
+ * thread), a scan still running after that many milliseconds, or about to
+ * take a step of more than IN_PLACE_STEP_BYTES (deadline.ts), stops and
  * answers the "timeout" limit (timedOut()).
  */
 export function scanContent(raw: Buffer, s: ContentSettings, deadlineMs?: number): ContentFacts {

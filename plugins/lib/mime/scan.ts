@@ -87,7 +87,8 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
     reported.add(kind)
     problems.push({ kind, detail })
   }
-  const headersOf = new Map<MimePart, Array<StructuredValue | undefined>>()
+  // Content-Type and Content-Disposition of parts[i], read for its file names once the walk is done
+  const headersOf: Array<Array<StructuredValue | undefined>> = []
 
   const stack: Open[] = []
   let openBoundaries = 0
@@ -182,7 +183,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
         if (block.bad) problem('bad-header', `${where(at.path)}: ${block.bad}`)
         const { part, type, disposition } = makePart(raw, pos, block, at)
         parts.push(part)
-        headersOf.set(part, [type, disposition])
+        headersOf.push([type, disposition])
         pos = block.bodyStart
         const open: Open = { part, children: 0 }
         stack.push(open)
@@ -227,7 +228,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   while (stack.length) close(stack.pop() as Open, raw.length)
 
   let uuBudget = maxParts
-  for (const part of parts) {
+  for (const [i, part] of parts.entries()) {
     limits.deadline?.tick()
     let uuNames: string[] = []
     if (mayHoldUuencode(part)) {
@@ -236,7 +237,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
       uuNames = begins.slice(0, uuBudget).map((b) => b.name)
       uuBudget -= uuNames.length
     }
-    part.filenames = collectFilenames(headersOf.get(part) ?? [], uuNames)
+    part.filenames = collectFilenames(headersOf[i], uuNames)
   }
   return limit ? { parts, problems, limit } : { parts, problems }
 }

@@ -48,8 +48,8 @@ export interface ScanLimit {
 export interface Ticker {
   /** Once per line, part or entry: cheap. */
   tick(): void
-  /** Before a step that does much work at once (inflating, decoding a part). */
-  check(): void
+  /** Before a step that does much work at once (inflating, decoding a part), given the bytes it works on. */
+  check(stepBytes?: number): void
 }
 
 export interface ScanLimits {
