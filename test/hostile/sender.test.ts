@@ -26,6 +26,12 @@ const MAX_SIGNATURES = 10
 const MAX_REPLY_LINE = 510
 /** How long the test DNS takes to answer the SPF include of slowspf.example: under [dns] timeout=5, over most of it. */
 const SLOW_MS = 4500
+/**
+ * How long the DMARC record of slowdmarc.example takes: well under [dns]
+ * timeout=5, and over the 1 s after which Node 24's resolver (c-ares) was
+ * seen giving up once it had had a run of fast answers.
+ */
+const SLOW_POLICY_MS = 2500
 
 const mx = (domain: string): Record<string, Array<{ type: 'MX'; data: { preference: number; exchange: string } }>> =>
   ({ [domain]: [{ type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } }] })
@@ -56,10 +62,13 @@ before(async () => {
       'slow.slowspf.example': [{ type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 ~all' }],
       '_dmarc.rejecting.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
       '_dmarc.signers.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
+      // The From domain's own policy answers slowly, under [dns] timeout.
+      '_dmarc.slowdmarc.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
     },
     servfail: ['_dmarc.dmarcfail.example'],
   })
   dns.delay('slow.slowspf.example', SLOW_MS)
+  dns.delay('_dmarc.slowdmarc.example', SLOW_POLICY_MS)
   h = await Haraka.start({
     dns: dns.address,
     logLevel: 'notice',
@@ -122,6 +131,15 @@ describe('e: slow DNS chosen by the sender', () => {
   test(`SPF include answering after ${SLOW_MS} ms, From at a domain with p=reject: G15, not G1E`, async (t) => {
     const r = await send({ from: 'bounce@slowspf.example', message: message('alice@rejecting.example') })
     expectOutcome(t, r, g15('rejecting.example'))
+  })
+})
+
+describe('e: a slow answer within [dns] timeout is waited for', () => {
+  test(`the From domain's DMARC record answering after ${SLOW_POLICY_MS} ms, after a run of fast answers: G15, not G1E`, async (t) => {
+    // A run of fast answers first: sessions whose lookups all answer at once.
+    for (let i = 0; i < 3; i++) await send({ from: 'alice@amp.example', message: message('alice@signers.example') })
+    const r = await send({ from: 'alice@amp.example', message: message('alice@slowdmarc.example') })
+    expectOutcome(t, r, g15('slowdmarc.example'))
   })
 })
 
