@@ -76,5 +76,5 @@ export async function hostileSession(node: Haraka, s: HostileSession): Promise<H
 
 /** The probe's report in a line, for assertion messages and the test log. */
 export function describeProbe(p: ProbeResult): string {
-  return `probe: ${p.count} connection(s), worst greeting ${p.worstMs} ms, median ${p.medianMs} ms${p.failures.length ? `, failures: ${p.failures.slice(0, 3).join('; ')}` : ''}`
+  return `probe: ${p.count} connection(s), worst greeting ${p.worstMs} ms (opened at ${p.worstAtMs} ms), median ${p.medianMs} ms${p.failures.length ? `, failures: ${p.failures.slice(0, 3).join('; ')}` : ''}`
 }

@@ -33,6 +33,8 @@ export interface ProbeResult {
   worstMs: number
   /** The median time to greeting, milliseconds. */
   medianMs: number
+  /** When the slowest connection was opened, milliseconds after the probe started: where in the session the node stalled. */
+  worstAtMs: number
   /** Connections that got something other than a 220 greeting (the first line), or none. */
   failures: string[]
 }
@@ -123,11 +125,15 @@ function runWorker(input: WorkerInput): void {
   const times: number[] = []
   const failures: string[] = []
   const pending = new Set<Promise<void>>()
+  const t0 = performance.now()
+  let worst = { ms: -1, at: 0 }
   let n = 0
   const launch = (): void => {
     const ip = input.ips[n++ % input.ips.length]
+    const at = performance.now() - t0
     const p = probeOnce(input, ip).then(({ ms, failure }) => {
       times.push(ms)
+      if (ms > worst.ms) worst = { ms, at }
       if (failure) failures.push(`${ip}: ${failure} after ${Math.round(ms)} ms`)
       pending.delete(p)
     })
@@ -144,6 +150,7 @@ function runWorker(input: WorkerInput): void {
       count: times.length,
       worstMs: Math.round(sorted[sorted.length - 1] ?? 0),
       medianMs: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0),
+      worstAtMs: Math.round(worst.at),
       failures,
     }
     parentPort?.postMessage({ result })
