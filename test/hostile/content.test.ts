@@ -125,8 +125,12 @@ describe('c: uuencode begin lines', () => {
 })
 
 describe('d: a banned file past a scan limit is refused (G1A)', () => {
-  test('invoice.exe after 1,000 other parts (past [scan] max_parts=1000)', async (t) => {
-    expectOutcome(t, await send(gen.manyParts(1000)), G1A)
+  test('invoice.exe as the 1001st part, the message itself counted (past [scan] max_parts=1000)', async (t) => {
+    expectOutcome(t, await send(gen.manyParts(999)), G1A)
+  })
+
+  test('invoice.exe as the 1000th part, the last one read: its own line, G1B', async (t) => {
+    expectOutcome(t, await send(gen.manyParts(998)), G1B)
   })
 
   test('invoice.exe at multipart depth 51 (past [scan] max_depth=50)', async (t) => {

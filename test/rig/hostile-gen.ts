@@ -84,8 +84,8 @@ function mimeTop(subject: string, contentType: string, from = 'alice@sender.exam
   return crlf([...head(from, subject), 'MIME-Version: 1.0', `Content-Type: ${contentType}`, ''])
 }
 
-/** `before` small text parts in one multipart/mixed, then BANNED as the next part (so BANNED is part before+2, the message itself counted). */
-export function manyParts(before = 1000): Buffer {
+/** `before` small text parts in one multipart/mixed, then BANNED as the next part (so BANNED is part before+2, the message itself counted: 999 puts it 1001st). */
+export function manyParts(before = 999): Buffer {
   const text = (i: number): string => `Content-Type: text/plain\r\n\r\npart ${i}\r\n`
   const parts = Array.from({ length: before }, (_, i) => text(i))
   parts.push(exePart())
