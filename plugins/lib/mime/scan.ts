@@ -54,6 +54,17 @@ interface Open {
   children: number
 }
 
+/** A boundary of one or more open multiparts. */
+interface OpenBoundary {
+  text: string
+  bytes: Buffer
+  /** Their places in the stack, innermost last. */
+  indices: number[]
+}
+
+// Open boundaries of one length compared byte for byte at most; past that, looked up by text.
+const COMPARE_AT_MOST = 4
+
 /** The length of the line's content without trailing spaces and tabs. */
 function trimmedEnd(raw: Buffer, start: number, end: number): number {
   while (end > start && isWsp(raw[end - 1])) end--
@@ -92,34 +103,46 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
 
   const stack: Open[] = []
   let openBoundaries = 0
-  // The open boundaries: their stack indices by boundary (innermost last), and how many have each length.
-  const byBoundary = new Map<string, number[]>()
-  const lengths = new Map<number, number>()
+  // The open boundaries by length, each with its stack indices (innermost
+  // last). A line is compared byte for byte with the few of its length, and
+  // looked up by its text when there are more (a sender may open many of one
+  // length), so that it costs its own length either way.
+  const byLength = new Map<number, OpenBoundary[]>()
+  const byText = new Map<string, OpenBoundary>()
   const openBoundary = (index: number, boundary: string): void => {
     stack[index].boundary = boundary
     openBoundaries++
-    const list = byBoundary.get(boundary)
-    if (list) list.push(index)
-    else byBoundary.set(boundary, [index])
-    lengths.set(boundary.length, (lengths.get(boundary.length) ?? 0) + 1)
+    let entry = byText.get(boundary)
+    if (!entry) {
+      entry = { text: boundary, bytes: Buffer.from(boundary, 'latin1'), indices: [] }
+      byText.set(boundary, entry)
+      const same = byLength.get(boundary.length)
+      if (same) same.push(entry)
+      else byLength.set(boundary.length, [entry])
+    }
+    entry.indices.push(index)
   }
-  // Always the innermost open one of its boundary: the list's last.
+  // Always the innermost open one of its boundary: the last of its indices.
   const closeBoundary = (open: Open): void => {
     const boundary = open.boundary
     if (boundary === undefined) return
     open.boundary = undefined
     openBoundaries--
-    const list = byBoundary.get(boundary) as number[]
-    list.pop()
-    if (!list.length) byBoundary.delete(boundary)
-    const n = (lengths.get(boundary.length) ?? 1) - 1
-    if (n) lengths.set(boundary.length, n)
-    else lengths.delete(boundary.length)
+    const entry = byText.get(boundary) as OpenBoundary
+    entry.indices.pop()
+    if (entry.indices.length) return
+    byText.delete(boundary)
+    const same = byLength.get(boundary.length) as OpenBoundary[]
+    same.splice(same.indexOf(entry), 1)
+    if (!same.length) byLength.delete(boundary.length)
   }
   const innermost = (start: number, end: number): number => {
-    if (!lengths.has(end - start)) return -1
-    const list = byBoundary.get(raw.toString('latin1', start, end))
-    return list ? list[list.length - 1] : -1
+    const same = byLength.get(end - start)
+    if (!same) return -1
+    let entry: OpenBoundary | undefined
+    if (same.length <= COMPARE_AT_MOST) entry = same.find((e) => raw.compare(e.bytes, 0, e.bytes.length, start, end) === 0)
+    else entry = byText.get(raw.toString('latin1', start, end))
+    return entry ? entry.indices[entry.indices.length - 1] : -1
   }
 
   // The open multipart whose delimiter the line is, innermost first. RFC 2046 5.1.2: outer delimiters must be recognized at any depth, so one ends every part inside it (an unterminated multipart, an attached message).
@@ -176,7 +199,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
       pending = undefined
       if (parts.length >= maxParts) {
         // not recorded: its bytes stay inside the enclosing part, up to the next delimiter
-        problem('too-many-parts', `more than ${maxParts} parts; ${where(at.path)} and after are not split`)
+        if (!reported.has('too-many-parts')) problem('too-many-parts', `more than ${maxParts} parts; ${where(at.path)} and after are not split`)
       } else {
         const block = readHeaderBlock(raw, pos, limits.maxHeaderBytes, keepWanted, openBoundaries ? isDelimiter : undefined, limits.maxHeaderBytes, limits.deadline)
         if (block.sectionCut) problem('header-too-long', `${where(at.path)}: the header section is longer than ${limits.maxHeaderBytes} bytes, cut at ${block.sectionCut}`)
@@ -222,7 +245,9 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
       frame.children++
       // RFC 2046 5.1.5: in a digest, parts are messages unless they say otherwise
       const defaultType = frame.part.contentType === 'multipart/digest' ? 'message/rfc822' : 'text/plain'
-      pending = { path: childPath(frame.part.path, frame.children), depth: frame.part.depth + 1, defaultType }
+      // past the parts limit, once said, the part is not recorded and its path not needed
+      const path = parts.length >= maxParts && reported.has('too-many-parts') ? '' : childPath(frame.part.path, frame.children)
+      pending = { path, depth: frame.part.depth + 1, defaultType }
     }
   }
   while (stack.length) close(stack.pop() as Open, raw.length)
