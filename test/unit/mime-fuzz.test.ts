@@ -6,11 +6,17 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { partBody, scanMime, ScanLimits, topLevelHeaders, uuencodedFiles } from '../../plugins/lib/mime/scan'
+import { scanContent } from '../../plugins/lib/content-scan'
+import { IN_PLACE_DEADLINE_MS } from '../../plugins/lib/scan-thread'
+import { readSettings } from '../../plugins/lib/settings'
 import { corpus } from '../fixtures/mime/messages'
 import { assertSound } from '../fixtures/mime/sound'
 import { mulberry32 as prng } from '../rig/prng'
 
 const LIMITS: ScanLimits = { maxParts: 200, maxDepth: 20, maxHeaderBytes: 16 * 1024 }
+// The package defaults, with the scanner's limits above.
+const DEFAULTS = readSettings('support-codes-data.ini', {}).settings
+const CONTENT = { ...DEFAULTS, scan: { ...DEFAULTS.scan, max_parts: LIMITS.maxParts, max_depth: LIMITS.maxDepth, max_header_bytes: LIMITS.maxHeaderBytes } }
 const CASES = 600
 const FIRST_SEED = 20260504
 // Generous: a scan of these messages takes well under a millisecond.
@@ -123,6 +129,12 @@ function exercise(raw: Buffer, context: string): { ms: number; kinds: string[] }
     for (const file of uuencodedFiles(raw, p, 1 << 20)) assert.equal(typeof file.name, 'string')
   }
   topLevelHeaders(raw, LIMITS.maxHeaderBytes)
+  // the whole content scan, as the data plugin runs it: an answer, limits included, never a throw
+  const facts = scanContent(raw, CONTENT)
+  assert.ok(facts.attachments, `${context}: no attachment facts`)
+  // with the in-place deadline: the same facts, unless the deadline passed
+  const inPlace = scanContent(raw, CONTENT, IN_PLACE_DEADLINE_MS)
+  if (inPlace.limit?.name !== 'timeout') assert.deepEqual(inPlace, facts, `${context}: in place`)
   return { ms, kinds: result.problems.map((p) => p.kind) }
 }
 
