@@ -96,9 +96,10 @@ export class ScanThread {
   /**
    * What the content checks judge; never rejects for anything the message
    * does. In place when the route does not send it to the thread, within
-   * IN_PLACE_DEADLINE_MS (inPlaceMs); past that, on the thread. On the thread, a message
-   * not finished within route.timeoutMs gets the "timeout" limit and the
-   * thread is started afresh for the messages behind it. While the thread is
+   * inPlaceMs (IN_PLACE_DEADLINE_MS); past that, on the thread. On the
+   * thread, a message not finished within route.timeoutMs gets the
+   * "timeout" limit and the thread is started afresh for the messages
+   * behind it. While the thread is
    * down (it could not start or crashed), messages are scanned in place
    * within the deadline, except those of route.forceBytes or more, which get
    * the "timeout" limit, as does one whose scan in place passes the
@@ -146,7 +147,8 @@ export class ScanThread {
     this.start()
     const memory = this.memory.take(raw.length)
     await copyInto(memory, raw)
-    // the thread may have been replaced (or have failed) meanwhile
+    // the thread may have been replaced, or have failed, meanwhile
+    if (this.down()) throw new ThreadDown('the scan thread failed while the message was copied')
     const worker = this.start()
     const id = this.nextId++
     return new Promise<ContentFacts>((resolve, reject) => {
