@@ -204,6 +204,29 @@ describe('uuencode begin lines', () => {
   })
 })
 
+describe('a scan in place (with a deadline) hands over what would hold Haraka\'s thread', () => {
+  const own = settings()
+  const b64 = (data: Buffer): string => (data.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
+
+  test('a step of more than 2 MB (a text body sent base64, a zip attachment) is not run in place: the timeout limit, which sends it to the thread', () => {
+    const text = Buffer.from(`Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64(Buffer.alloc(2_000_000, 0x61))}\r\n`)
+    assert.match(scanContent(text, own, 30).limit?.detail ?? '', /^a step of \d+ bytes is not run in place \(over 2097152\)$/)
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2_000_000, 1)])
+    const withZip = Buffer.from(`Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: application/zip; name=a.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64(zip)}\r\n`)
+    assert.equal(scanContent(withZip, own, 30).limit?.name, 'timeout')
+    // without a deadline (on the thread) the same messages are read whole
+    assert.equal(scanContent(text, own).limit, undefined)
+    assert.equal(scanContent(withZip, own).attachments?.archives[0]?.unsafe !== undefined, true)
+  })
+
+  test('past the deadline the scan stops with the timeout limit, never throws', () => {
+    const many = gen.manyParts(900)
+    const facts = scanContent(many, own, 0)
+    assert.deepEqual(facts, { problems: [], contentTypes: [], limit: { name: 'timeout', detail: 'the scan in place passed its 0 ms deadline' } })
+    assert.equal(scanContent(many, own, 10000).limit, undefined)
+  })
+})
+
 describe('file names on Haraka\'s own thread', () => {
   test('extensionOf: the last extension, trailing dots and white space left out, paths and dot files', () => {
     const cases: Array<[string, string]> = [

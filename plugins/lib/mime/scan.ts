@@ -257,6 +257,8 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
     limits.deadline?.tick()
     let uuNames: string[] = []
     if (mayHoldUuencode(part)) {
+      // a text body sent encoded is decoded whole to be searched: one step of its size
+      if (part.encoding === 'base64' || part.encoding === 'quoted-printable') limits.deadline?.check(part.bodyEnd - part.bodyStart)
       const begins = uuencodeBegins(raw, part, uuBudget + 1, limits.deadline)
       if (begins.length > uuBudget) problem('too-many-parts', `more than ${maxParts} uuencoded files; the rest are not named`)
       uuNames = begins.slice(0, uuBudget).map((b) => b.name)
