@@ -39,7 +39,8 @@ class ThreadDown extends Error {}
 interface Pending {
   resolve(facts: ContentFacts): void
   reject(err: Error): void
-  timer: NodeJS.Timeout
+  /** Set while the message is the thread's current one: the thread takes them in order. */
+  timer?: NodeJS.Timeout
   memory: SharedArrayBuffer
   length: number
   settings: ContentSettings
@@ -97,8 +98,8 @@ export class ScanThread {
    * What the content checks judge; never rejects for anything the message
    * does. In place when the route does not send it to the thread, within
    * inPlaceMs (IN_PLACE_DEADLINE_MS); past that, on the thread. On the
-   * thread, a message not finished within route.timeoutMs gets the
-   * "timeout" limit and the thread is started afresh for the messages
+   * thread, a message not finished within route.timeoutMs of the thread
+   * starting on it gets the "timeout" limit and the thread is started afresh for the messages
    * behind it. While the thread is
    * down (it could not start or crashed), messages are scanned in place
    * within the deadline, except those of route.forceBytes or more, which get
@@ -152,8 +153,8 @@ export class ScanThread {
     const worker = this.start()
     const id = this.nextId++
     return new Promise<ContentFacts>((resolve, reject) => {
-      const timer = setTimeout(() => this.timeout(id), timeoutMs)
-      this.pending.set(id, { resolve, reject, timer, memory, length: raw.length, settings, timeoutMs })
+      this.pending.set(id, { resolve, reject, memory, length: raw.length, settings, timeoutMs })
+      this.armFirst()
       this.post(worker, id, memory, raw.length, settings)
     })
   }
@@ -195,9 +196,20 @@ export class ScanThread {
     if (!p) return
     this.pending.delete(reply.id)
     clearTimeout(p.timer)
+    this.armFirst()
     this.memory.give(p.memory)
     if (reply.error !== undefined) p.reject(new Error(`content scan failed: ${reply.error}`))
     else p.resolve(reply.facts)
+  }
+
+  // Only the message the thread works on now is timed: the thread takes
+  // them in the order sent, so a message waiting behind a slow one does not
+  // use up its own time waiting.
+  private armFirst(): void {
+    const first = this.pending.entries().next()
+    if (first.done || first.value[1].timer) return
+    const [id, p] = first.value
+    p.timer = setTimeout(() => this.timeout(id), p.timeoutMs)
   }
 
   // The thread is stuck on this message, which a sender can cause: the
@@ -223,9 +235,10 @@ export class ScanThread {
     }
     for (const [waiting, q] of this.pending) {
       clearTimeout(q.timer)
-      q.timer = setTimeout(() => this.timeout(waiting), q.timeoutMs)
+      q.timer = undefined
       this.post(worker, waiting, q.memory, q.length, q.settings)
     }
+    this.armFirst()
   }
 
   // The thread could not start, or died: not a thing a sender does by

@@ -57,7 +57,7 @@ function workerFile(t: { after(fn: () => void): void }, source: string): string 
   return file
 }
 
-/** The real scan, except that a message holding "X-Hang: yes" never finishes. */
+/** The real scan, except that a message holding "X-Hang: yes" never finishes, and one holding "X-Slow: yes" takes 600 ms. */
 const HANGING_WORKER = `
 const { parentPort } = require('node:worker_threads')
 const { scanContent } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'plugins', 'lib', 'content-scan.js'))})
@@ -66,6 +66,7 @@ parentPort.on('message', (req) => {
   settings = req.settings ?? settings
   const raw = Buffer.from(req.memory, 0, req.length)
   if (raw.includes('X-Hang: yes')) for (;;) {}
+  if (raw.includes('X-Slow: yes')) for (const end = Date.now() + 600; Date.now() < end;) {}
   parentPort.postMessage({ id: req.id, facts: scanContent(raw, settings) })
 })
 `
@@ -155,6 +156,21 @@ describe('scan thread', () => {
     const [, raw] = MESSAGES[2]
     assert.equal((await again.thread.facts(raw, SETTINGS, { ...ANY, forceBytes: 1 })).limit?.name, 'timeout')
     await again.thread.close()
+  })
+
+  test('a message waiting behind a slow one is timed from when the thread starts on it', async (t) => {
+    const { thread: th, said } = thread(workerFile(t, HANGING_WORKER))
+    try {
+      const slow = Buffer.from(mimeMessage({ headers: ['X-Slow: yes'], attachments: [{ name: 'run.exe', data: 'MZ' }] }))
+      const [, next] = MESSAGES[2]
+      const first = th.facts(slow, SETTINGS, { ...ANY, timeoutMs: 5000 })
+      const behind = th.facts(next, SETTINGS, { ...ANY, timeoutMs: 300 })
+      assert.deepEqual(await first, scanContent(slow, SETTINGS))
+      assert.deepEqual(await behind, scanContent(next, SETTINGS))
+      assert.deepEqual(warnings(said), [])
+    } finally {
+      await th.close()
+    }
   })
 
   test('a message the thread does not finish in time gets the timeout limit; a new thread takes the messages behind it and the next ones', async (t) => {
