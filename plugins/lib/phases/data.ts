@@ -127,7 +127,9 @@ async function judgeMessage(
   // the scan limits, unless the header section already answered
   if (!judged) {
     const limit = content?.limit
-    const saw = limit ? `${limit.name} limit: ${limit.detail}` : content ? 'the scan read the whole message' : 'header section within the limits'
+    const saw = limit ? `${limit.name} limit: ${limit.detail}`
+      : content ? 'the scan read the whole message'
+      : auth ? 'header section within the limits' : 'no content check or authentication on'
     if (run.judge('scan', limit && limitVerdict(limit, own), saw)) return
   }
 
