@@ -35,6 +35,11 @@ export interface HostileResult {
 
 const DEFAULT_TIMEOUT_MS = 120000
 const WRITE_BYTES = 64 * 1024
+// The message goes out at a fast sender's pace (128 Mbit/s), not at
+// loopback speed: unpaced, the node spends every cycle of the 2 cores on
+// reading it, and the probe measures that saturation (Haraka alone then
+// greets in 170-280 ms) instead of whether anything holds the event loop.
+const BYTES_PER_MS = 16 * 1024
 
 export async function hostileSession(node: Haraka, s: HostileSession): Promise<HostileResult> {
   const payload = s.message ? dataPayload(s.message) : undefined
@@ -58,7 +63,11 @@ export async function hostileSession(node: Haraka, s: HostileSession): Promise<H
           s.beforeMessage?.()
           const t0 = performance.now()
           // In pieces: sendRaw names what it sent from the bytes, and a 25 MB copy would hold this thread
-          for (let i = 0; i < payload.length; i += WRITE_BYTES) client.sendRaw(payload.subarray(i, i + WRITE_BYTES))
+          for (let i = 0; i < payload.length; i += WRITE_BYTES) {
+            client.sendRaw(payload.subarray(i, i + WRITE_BYTES))
+            const ahead = t0 + (i + WRITE_BYTES) / BYTES_PER_MS - performance.now()
+            if (ahead > 1) await new Promise((resolve) => setTimeout(resolve, ahead))
+          }
           data = await client.readReply()
           dataMs = Math.round(performance.now() - t0)
         }
