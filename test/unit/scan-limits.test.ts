@@ -323,3 +323,14 @@ describe('the scan grows linearly on every hostile shape (time at 4n within 5 ti
     assert.equal(scanContent(rfc2231Sections(800), open).attachments?.filenames[0], `${'A'.repeat(800)}.exe`)
   })
 })
+
+test('a message larger than [virus] max_bytes is never taken for clean: clamd is not asked, on_error decides', async () => {
+  const raw = Buffer.from('From: a@sender.example\r\nTo: b@example.com\r\nSubject: big\r\n\r\n' + 'x'.repeat(2048) + '\r\n')
+  // A port nothing listens on: were clamd asked, the reason would name the connection.
+  const own = settings({ virus: { clamd: '127.0.0.1:9', max_bytes: 1024 } })
+  const deferred = await judge(raw, own)
+  assert.equal(deferred.run.stop?.verdict?.id, 'VIRUS-TEMP')
+  assert.match(deferred.run.stop?.verdict?.reason ?? '', /larger than \[virus\] max_bytes \(1024\): not scanned$/)
+  const accepted = await judge(raw, settings({ virus: { clamd: '127.0.0.1:9', max_bytes: 1024, on_error: 'accept' } }))
+  assert.equal(accepted.run.stop, undefined)
+})

@@ -10,7 +10,7 @@ import { loopCheck, selfCount } from '../checks/loop'
 import { contentTypeCheck, partialCheck } from '../checks/mime-content'
 import { spfCheck } from '../checks/spf'
 import { virusCheck } from '../checks/virus'
-import { clamdScan } from '../clamd'
+import { ClamdResult, clamdScan } from '../clamd'
 import { ContentFacts, ContentSettings, needsScan, scanContent, ScanLimit } from '../content-scan'
 import { Verdict } from '../render'
 import { SettingsOf } from '../settings-schema'
@@ -157,7 +157,11 @@ async function judgeMessage(
 
   // G3/G4/G5
   if (own.virus.clamd) {
-    const result = await clamdScan(own.virus.clamd, raw, { timeoutMs: own.virus.timeout * 1000, maxBytes: own.virus.max_bytes })
+    // Past max_bytes clamd would see only the message's start, and what
+    // follows could carry anything: as a scan clamd could not finish, never as clean.
+    const result: ClamdResult = raw.length > own.virus.max_bytes
+      ? { status: 'error', why: `the message (${raw.length} bytes) is larger than [virus] max_bytes (${own.virus.max_bytes}): not scanned` }
+      : await clamdScan(own.virus.clamd, raw, { timeoutMs: own.virus.timeout * 1000, maxBytes: own.virus.max_bytes })
     if (result.status === 'virus') run.note({ virus: result.name })
     if (result.status === 'error') run.warn(`clamd ${own.virus.clamd}: ${result.why}`)
     const saw = result.status === 'virus' ? `clamd found ${result.name}` : result.status === 'error' ? `clamd: ${result.why}` : 'clamd found nothing'
