@@ -15,6 +15,7 @@ import { connectPhase, gatherPtr, ptrPhase } from '../phases/connect'
 import { dataPhase, parseBannedExtensions } from '../phases/data'
 import { phaseRun } from '../phases/haraka'
 import { mailfromPhase } from '../phases/mailfrom'
+import { clientKey } from '../netlist'
 import { calloutVia, keys, lookupZones, rcptLists, rcptPhase } from '../phases/rcpt'
 import { PhaseRun, Step } from '../phases/run'
 import { recentCount } from '../rate-window'
@@ -176,7 +177,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
     const callout = new Callout({ helo: rcptCfg.hostname(), timeoutMs: own.callout.timeout * 1000, maxPerServer: own.callout.max_per_server })
     const ipAge = async (): Promise<number | undefined> => {
       if (counters.ip_age !== undefined) return counters.ip_age
-      const first = await store.fetch(keys.firstSeen(ip)).catch(() => undefined)
+      const first = await store.fetch(keys.firstSeen(ip, shared.store.ipv6_prefix)).catch(() => undefined)
       // Never seen: this connection would be the first.
       return first === undefined ? 0 : Math.max(0, (Date.now() - Number(first)) / 1000)
     }
@@ -187,8 +188,8 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
       run = phaseRun(own, shared.main.monitor)
       if (rcptRuns && on.has('rcpt')) await rcptPhase(run, own, lists, {
         ip, sender: input.from, address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(),
-        dnsbl, ipAge, recent, senderMx,
-        callout: calloutVia(store, own, lists, dns, callout),
+        dnsbl, ipAge, recent, senderMx, ipv6Prefix: shared.store.ipv6_prefix,
+        callout: calloutVia(store, own, lists, dns, callout, clientKey(ip, shared.store.ipv6_prefix)),
       })
       st = stage('RCPT TO', run, 'rcpt', address)
       if (st.line) continue
