@@ -177,6 +177,8 @@ async function judgeMessage(
       spf: facts.spf.result, spf_source: facts.spf.source, dmarc: facts.dmarc?.result ?? 'none',
       dmarc_policy: facts.dmarc?.policy ?? '', dmarc_domain: facts.dmarc?.domain ?? '', emit: true,
     })
+    // The message's DNS queries against [dns] max_lookups; refusals past it explain a temperror.
+    if (facts.lookups) run.note({ dns_lookups: facts.lookups.count, ...(facts.lookups.refused ? { dns_refused: facts.lookups.refused } : {}) })
     const spfSaw = `SPF ${facts.spf.result} for ${facts.spf.domain || '(no domain)'} (${facts.spf.source})`
     if (run.judge('spf', spfCheck(facts, own.spf), spfSaw)) return
     const d = facts.dmarc
