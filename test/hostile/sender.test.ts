@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { Haraka } from '../rig/haraka'
 import { TestDns } from '../rig/dns-server'
 import * as gen from '../rig/hostile-gen'
-import { describeProbe, hostileSession, HostileResult, HostileSession } from '../rig/hostile-session'
+import { describeProbe, HOSTILE_BASE_ZONE, hostileSession, HostileResult, HostileSession } from '../rig/hostile-session'
 
 const ge = (sender: string): string => `554 5.7.1 ${sender}: Sender address rejected: Blocked by this recipient`
 const g14 = (sender: string): string => `550 5.7.1 ${sender}: Sender's MX record not allowed (G14)`
@@ -44,13 +44,7 @@ let nextIp = 1
 before(async () => {
   dns = await TestDns.start({
     records: {
-      '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.test' }],
-      '*.19.198.in-addr.arpa': [{ type: 'PTR', data: 'probe.test' }],
-      // RFC 5782 5 test entries, so that both default DNS lists pass their self-test.
-      '2.0.0.127.bl.score.senderscore.com': [{ type: 'A', data: '127.0.0.2' }],
-      '2.0.0.127.xbl.spamhaus.org': [{ type: 'A', data: '127.0.0.4' }],
-      'mx.sender.example': [{ type: 'A', data: '192.0.2.10' }],
-      ...mx('sender.example'),
+      ...HOSTILE_BASE_ZONE,
       ...mx('blocked.example'),
       ...mx('amp.example'),
       // G14: a sender domain whose MX is at a blocked provider.

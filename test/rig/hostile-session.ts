@@ -3,6 +3,7 @@
 // bytes (hostile-gen.ts dataPayload) so that the test's own thread does no
 // large work while the node is being timed. The probe stops when the last
 // reply has arrived.
+import { Zone } from './dns-server'
 import { Haraka } from './haraka'
 import { startProbe, ProbeResult } from './probe'
 import { Reply, SmtpClient } from './smtp-client'
@@ -16,6 +17,8 @@ export interface HostileSession {
   message?: Buffer
   /** For a reply that takes long on purpose (slow DNS); the default is generous so a frozen node gives its real answer. */
   timeoutMs?: number
+  /** The sender's pace in bytes per millisecond (default 16 KB/ms, 128 Mbit/s). */
+  bytesPerMs?: number
   /** Called after DATA's 354, just before the message is sent (to mark where its DNS queries begin). */
   beforeMessage?: () => void
 }
@@ -33,6 +36,20 @@ export interface HostileResult {
   probe: ProbeResult
 }
 
+/**
+ * What every hostile-input node's DNS answers: PTRs for the test clients
+ * (198.18/16) and the probe (198.19/16), the RFC 5782 test entries of both
+ * default DNS lists (so that their self-test passes), and sender.example.
+ */
+export const HOSTILE_BASE_ZONE: Zone = {
+  '*.18.198.in-addr.arpa': [{ type: 'PTR', data: 'client.test' }],
+  '*.19.198.in-addr.arpa': [{ type: 'PTR', data: 'probe.test' }],
+  '2.0.0.127.bl.score.senderscore.com': [{ type: 'A', data: '127.0.0.2' }],
+  '2.0.0.127.xbl.spamhaus.org': [{ type: 'A', data: '127.0.0.4' }],
+  'sender.example': [{ type: 'MX', data: { preference: 10, exchange: 'mx.sender.example' } }],
+  'mx.sender.example': [{ type: 'A', data: '192.0.2.10' }],
+}
+
 const DEFAULT_TIMEOUT_MS = 120000
 const WRITE_BYTES = 64 * 1024
 // The message goes out at a fast sender's pace (128 Mbit/s), not at
@@ -40,6 +57,9 @@ const WRITE_BYTES = 64 * 1024
 // reading it, and the probe measures that saturation (Haraka alone then
 // greets in 170-280 ms) instead of whether anything holds the event loop.
 const BYTES_PER_MS = 16 * 1024
+
+/** The slower pace for a message of a few million short lines (see content.test.ts). */
+export const SHORT_LINES_BYTES_PER_MS = 3 * 1024
 
 export async function hostileSession(node: Haraka, s: HostileSession): Promise<HostileResult> {
   const payload = s.message ? dataPayload(s.message) : undefined
@@ -65,7 +85,7 @@ export async function hostileSession(node: Haraka, s: HostileSession): Promise<H
           // In pieces: sendRaw names what it sent from the bytes, and a 25 MB copy would hold this thread
           for (let i = 0; i < payload.length; i += WRITE_BYTES) {
             client.sendRaw(payload.subarray(i, i + WRITE_BYTES))
-            const ahead = t0 + (i + WRITE_BYTES) / BYTES_PER_MS - performance.now()
+            const ahead = t0 + (i + WRITE_BYTES) / (s.bytesPerMs ?? BYTES_PER_MS) - performance.now()
             if (ahead > 1) await new Promise((resolve) => setTimeout(resolve, ahead))
           }
           data = await client.readReply()
