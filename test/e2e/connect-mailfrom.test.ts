@@ -101,6 +101,9 @@ describe('G1F: reverse DNS, sent at MAIL FROM', () => {
     assert.equal(await mailFromLine(h2, SERVFAIL), '250 sender <alice@sender.example> OK')
     assert.equal(await mailFromLine(h2, SILENT), '250 sender <alice@sender.example> OK')
     assert.equal(await mailFromLine(h2, NOPTR), g1f(NOPTR))
+    // Each let through by the setting is counted in the log (docs/fail-open.md).
+    await h2.waitForLog(/ptr: let through by its setting; its safe value would have sent G1F \(PTR lookup failed \(ESERVFAIL\); dns_error=defer\) \[fail-open ptr #1\]/)
+    await h2.waitForLog(/ptr: let through by its setting; its safe value would have sent G1F \(PTR lookup failed \(ETIMEOUT\); dns_error=defer\) \[fail-open ptr #2\]/)
   })
 
   test('fcrdns=true: the PTR name must resolve back', async (t) => {

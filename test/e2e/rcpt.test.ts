@@ -226,6 +226,7 @@ describe('G14: the sender domain\'s MX', () => {
     })
     t.after(() => lenient.stop())
     assert.deepEqual(await rcpts(lenient, CLEAN, 'alice@servfail.example', ['bob@example.com']), [OK_RCPT('bob@example.com')])
+    await lenient.waitForLog(/sender_mx: let through by its setting; its safe value would have sent MX-TEMP \(MX lookup failed \(ESERVFAIL\)\) \[fail-open sender_mx #1\]/)
     assert.deepEqual(await rcpts(lenient, CLEAN, 'alice@bad.example', ['bob@example.com']), [g14('alice@bad.example')])
   })
 

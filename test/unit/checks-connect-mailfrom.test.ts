@@ -9,7 +9,9 @@ import { windowKeys, recentCount, countOne } from '../../plugins/lib/rate-window
 import { MemoryStore } from '../../plugins/lib/store/memory'
 import { ptrName } from '../../plugins/lib/dns'
 import { clientKey } from '../../plugins/lib/netlist'
-import { concurrencyKey } from '../../plugins/lib/phases/connect'
+import { concurrencyKey, ptrPhase } from '../../plugins/lib/phases/connect'
+import { PhaseRun } from '../../plugins/lib/phases/run'
+import { readSettings } from '../../plugins/lib/settings'
 
 test('G2: over max only; off at 0; unknown counts never refuse', () => {
   assert.equal(concurrency({ connections: 10 }, { max: 10 }), undefined)
@@ -85,4 +87,21 @@ test('clientKey: IPv4 as itself, IPv4-mapped as IPv4, IPv6 by its network of the
   assert.equal(clientKey('not an address', 64), 'not an address')
   assert.equal(concurrencyKey('2001:db8:1:2::1', 64), 'sc:conc:2001:db8:1:2::/64')
   assert.equal(concurrencyKey('::ffff:198.51.100.7', 64), 'sc:conc:198.51.100.7')
+})
+
+test('a check let through by its own setting (dns_error=accept) is counted as fail-open; a real answer is not', () => {
+  const lenient = readSettings('support-codes-connect.ini', { ptr: { dns_error: 'accept' } }).settings
+  const failed = new PhaseRun(() => false)
+  ptrPhase(failed, lenient, { ip: '198.18.0.9', ptr: { status: 'error', code: 'ESERVFAIL' } })
+  assert.equal(failed.stop, undefined)
+  assert.equal(failed.failedOpen.length, 1)
+  assert.match(failed.failedOpen[0], /^ptr: let through by its setting; its safe value would have sent G1F \(PTR lookup failed \(ESERVFAIL\); dns_error=defer\) \[fail-open ptr #\d+\]$/)
+  const none = new PhaseRun(() => false)
+  ptrPhase(none, lenient, { ip: '198.18.0.9', ptr: { status: 'none', code: 'ENOTFOUND' } })
+  assert.equal(none.stop?.verdict?.id, 'G1F')
+  assert.deepEqual(none.failedOpen, [])
+  const strict = new PhaseRun(() => false)
+  ptrPhase(strict, readSettings('support-codes-connect.ini', {}).settings, { ip: '198.18.0.9', ptr: { status: 'error', code: 'ESERVFAIL' } })
+  assert.equal(strict.stop?.verdict?.id, 'G1F')
+  assert.deepEqual(strict.failedOpen, [])
 })

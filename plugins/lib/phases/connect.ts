@@ -54,5 +54,5 @@ function describePtr(f: PtrFacts): string {
 /** G1F, decided at MAIL FROM. */
 export function ptrPhase(run: PhaseRun, own: ConnectSettings, facts: PtrFacts): void {
   if (!own.ptr.enabled) return
-  run.judge('ptr', ptrCheck(facts, own.ptr), describePtr(facts))
+  run.judgeLenient('ptr', ptrCheck(facts, own.ptr), ptrCheck(facts, { ...own.ptr, dns_error: 'defer' }), describePtr(facts))
 }

@@ -151,7 +151,8 @@ async function judgeMessage(
     if (facts) {
       const names = facts.filenames.slice(0, 8).map((n) => `"${n}"`).join(', ')
       const saw = `file names: ${names || 'none'}${facts.filenames.length > 8 ? ', ...' : ''}; ${facts.archives.length} archive(s)`
-      if (run.judge('attachments', attachmentCheck(facts, own.attachments, f.banned), saw)) return
+      const strict = { ...own.attachments, unsafe_archive: 'reject' as const }
+      if (run.judgeLenient('attachments', attachmentCheck(facts, own.attachments, f.banned), attachmentCheck(facts, strict, f.banned), saw)) return
     }
   }
 
@@ -165,7 +166,7 @@ async function judgeMessage(
     if (result.status === 'virus') run.note({ virus: result.name })
     if (result.status === 'error') run.warn(`clamd ${own.virus.clamd}: ${result.why}`)
     const saw = result.status === 'virus' ? `clamd found ${result.name}` : result.status === 'error' ? `clamd: ${result.why}` : 'clamd found nothing'
-    if (run.judge('virus', virusCheck({ scan: result }, own.virus), saw)) return
+    if (run.judgeLenient('virus', virusCheck({ scan: result }, own.virus), virusCheck({ scan: result }, { on_error: 'defer' }), saw)) return
   }
 
   // R2, G15, G1E
@@ -185,6 +186,6 @@ async function judgeMessage(
     const dmarcSaw = d
       ? `DMARC ${d.result} for ${d.fromDomain ?? '?'}${d.policy ? `, policy ${d.policy} (${d.domain ?? '?'})` : ''}${d.uncertain ? `, uncertain: ${d.uncertain}` : ''}`
       : `no DMARC evaluation${facts.from.note ? `: ${facts.from.note}` : ''}`
-    run.judge('dmarc', dmarcCheck(facts, own.dmarc), dmarcSaw)
+    run.judgeLenient('dmarc', dmarcCheck(facts, own.dmarc), dmarcCheck(facts, { ...own.dmarc, temperror: 'defer' }), dmarcSaw)
   }
 }

@@ -19,6 +19,7 @@ export interface ApplyArgs {
 
 export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
   for (const w of run.warnings) a.connection.logwarn(a.plugin, w)
+  for (const f of run.failedOpen) a.connection.lognotice(a.plugin, f)
   for (const n of run.notes) a.results.add(a.plugin, n)
   let outcome: Outcome
   // One results entry for all the passes: each add() makes Haraka rebuild the plugin's summary line.

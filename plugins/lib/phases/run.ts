@@ -2,6 +2,7 @@
 // decided. The four plugins and `support-codes explain` run the same phase
 // functions (./connect.ts, ./mailfrom.ts, ./rcpt.ts, ./data.ts) and differ
 // only in where the facts come from and what they do with the record.
+import { countFailOpen } from '../counters'
 import { Verdict } from '../render'
 
 export interface Step {
@@ -27,6 +28,8 @@ export class PhaseRun {
   readonly notes: Notes[] = []
   /** Things that went wrong on the way (a server down), for the log. */
   readonly warnings: string[] = []
+  /** Mail let through on a fail-open path of docs/fail-open.md, each with its running count, for the log. */
+  readonly failedOpen: string[] = []
   /** The step whose verdict ends the phase, when one did. */
   stop: Step | undefined
 
@@ -53,6 +56,20 @@ export class PhaseRun {
       return false
     }
     return this.fire(check, verdict, saw, label)
+  }
+
+  /**
+   * judge() for a check whose setting may let through what it would
+   * otherwise answer (dns_error, on_error, temperror, unsafe_archive =
+   * accept): `strict` is its verdict with that setting at its safe value.
+   * Mail let through that way is counted and logged (docs/fail-open.md).
+   */
+  judgeLenient(check: string, verdict: Verdict | undefined, strict: Verdict | undefined, saw: string, label = check): boolean {
+    if (!verdict && strict) {
+      const why = strict.reason ? ` (${strict.reason})` : ''
+      this.failedOpen.push(`${check}: let through by its setting; its safe value would have sent ${strict.id}${why} [fail-open ${check} #${countFailOpen(check)}]`)
+    }
+    return this.judge(check, verdict, saw, label)
   }
 
   hold(check: string, verdict: Verdict, saw: string): void {
