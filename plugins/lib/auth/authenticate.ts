@@ -14,11 +14,10 @@ import { isIP } from 'node:net'
 import { DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
 import { AuthFacts, AuthInput, SpfResult } from './facts'
 import { AnswerCache } from '../answer-cache'
-import { byStrictness, DmarcCache, evaluateDomain, Identifiers } from './dmarc'
+import { byStrictness, DmarcCache, evaluateDomain, Identifiers, policyKnown, prefetchPolicy } from './dmarc'
 import { fromFacts } from './from'
 import { HeaderFacts, maySign, readHeaders } from './headers'
 import { messageStream, signaturesToVerify, Skipped } from './dkim-input'
-import { prefetchPolicy } from './dmarc'
 import { MailauthResolver, MessageResolver, messageResolver, ResolverFn } from './resolver'
 
 export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
@@ -134,7 +133,7 @@ async function evaluate(input: AuthInput, resolver: MessageResolver, start: numb
   const head = readHeaders(input.raw)
   const { from, addressOf } = fromFacts(head.headerFrom, head.fromFields, input.maxFromDomains ?? DEFAULT_MAX_FROM_DOMAINS)
   const dmarcView = resolver.view('dmarc', start + budget)
-  for (const d of from.domains) prefetchPolicy(d, dmarcView)
+  for (const d of from.domains) if (!policyKnown(d, caches?.dmarc)) prefetchPolicy(d, dmarcView)
   const early = start + Math.round(budget * SPF_DKIM_SHARE)
   const [dkim, spf] = await Promise.all([
     runDkim(input.raw, head, input.maxDkimSignatures ?? DEFAULT_MAX_SIGNATURES, resolver.view('dkim', early), early),

@@ -84,8 +84,27 @@ async function ask(fromDomain: string, spfDomains: string[], dkimDomains: Identi
   const hit = cache.entry(key)
   if (hit) return hit.value
   const answer = await mailauthDmarc({ headerFrom: fromDomain, spfDomains, dkimDomains, resolver: tracked as DNSResolver })
-  if (!answer || answer.status?.result !== 'temperror') cache.set(key, answer, tracked.validUntil())
+  if (!answer || answer.status?.result !== 'temperror') {
+    const until = tracked.validUntil()
+    cache.set(key, answer, until)
+    // Marks the domain's policy as known for as long: see policyKnown().
+    cache.set(policyKey(fromDomain), answer, until)
+  }
   return answer
+}
+
+function policyKey(fromDomain: string): string {
+  return `policy ${fromDomain}`
+}
+
+/**
+ * Whether the domain's policy was found on DNS answers still kept: its
+ * lookups then cost nothing, and starting them early (prefetchPolicy) would
+ * only walk mailauth's policy discovery again for every message of a
+ * repeat sender.
+ */
+export function policyKnown(fromDomain: string, cache: DmarcCache | undefined): boolean {
+  return cache?.entry(policyKey(fromDomain)) !== undefined
 }
 
 function outcomeOf(answer: Answer, fromDomain: string, address: string): DmarcOutcome {
