@@ -54,5 +54,6 @@ function describePtr(f: PtrFacts): string {
 /** G1F, decided at MAIL FROM. */
 export function ptrPhase(run: PhaseRun, own: ConnectSettings, facts: PtrFacts): void {
   if (!own.ptr.enabled) return
-  run.judgeLenient('ptr', ptrCheck(facts, own.ptr), ptrCheck(facts, { ...own.ptr, dns_error: 'defer' }), describePtr(facts))
+  const strict = own.ptr.dns_error === 'accept' ? () => ptrCheck(facts, { ...own.ptr, dns_error: 'defer' }) : undefined
+  run.judgeLenient('ptr', ptrCheck(facts, own.ptr), strict, describePtr(facts))
 }

@@ -151,8 +151,9 @@ async function judgeMessage(
     if (facts) {
       const names = facts.filenames.slice(0, 8).map((n) => `"${n}"`).join(', ')
       const saw = `file names: ${names || 'none'}${facts.filenames.length > 8 ? ', ...' : ''}; ${facts.archives.length} archive(s)`
-      const strict = { ...own.attachments, unsafe_archive: 'reject' as const }
-      if (run.judgeLenient('attachments', attachmentCheck(facts, own.attachments, f.banned), attachmentCheck(facts, strict, f.banned), saw)) return
+      const strict = own.attachments.unsafe_archive === 'accept'
+        ? () => attachmentCheck(facts, { ...own.attachments, unsafe_archive: 'reject' }, f.banned) : undefined
+      if (run.judgeLenient('attachments', attachmentCheck(facts, own.attachments, f.banned), strict, saw)) return
     }
   }
 
@@ -166,7 +167,8 @@ async function judgeMessage(
     if (result.status === 'virus') run.note({ virus: result.name })
     if (result.status === 'error') run.warn(`clamd ${own.virus.clamd}: ${result.why}`)
     const saw = result.status === 'virus' ? `clamd found ${result.name}` : result.status === 'error' ? `clamd: ${result.why}` : 'clamd found nothing'
-    if (run.judgeLenient('virus', virusCheck({ scan: result }, own.virus), virusCheck({ scan: result }, { on_error: 'defer' }), saw)) return
+    const strict = own.virus.on_error === 'accept' ? () => virusCheck({ scan: result }, { on_error: 'defer' }) : undefined
+    if (run.judgeLenient('virus', virusCheck({ scan: result }, own.virus), strict, saw)) return
   }
 
   // R2, G15, G1E
@@ -186,6 +188,7 @@ async function judgeMessage(
     const dmarcSaw = d
       ? `DMARC ${d.result} for ${d.fromDomain ?? '?'}${d.policy ? `, policy ${d.policy} (${d.domain ?? '?'})` : ''}${d.uncertain ? `, uncertain: ${d.uncertain}` : ''}`
       : `no DMARC evaluation${facts.from.note ? `: ${facts.from.note}` : ''}`
-    run.judgeLenient('dmarc', dmarcCheck(facts, own.dmarc), dmarcCheck(facts, { ...own.dmarc, temperror: 'defer' }), dmarcSaw)
+    const strict = own.dmarc.temperror === 'accept' ? () => dmarcCheck(facts, { ...own.dmarc, temperror: 'defer' }) : undefined
+    run.judgeLenient('dmarc', dmarcCheck(facts, own.dmarc), strict, dmarcSaw)
   }
 }

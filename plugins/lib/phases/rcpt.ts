@@ -114,7 +114,8 @@ export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLis
   // G14
   if (f.senderMx) {
     const facts = await f.senderMx
-    if (facts && run.judgeLenient('sender_mx', senderMxCheck(facts, lists.mxList, own.sender_mx), senderMxCheck(facts, lists.mxList), describeMx(facts))) return
+    const strict = facts && own.sender_mx.dns_error === 'accept' ? () => senderMxCheck(facts, lists.mxList) : undefined
+    if (facts && run.judgeLenient('sender_mx', senderMxCheck(facts, lists.mxList, own.sender_mx), strict, describeMx(facts))) return
     if (!facts) run.pass('sender_mx', 'MX lookup did not finish')
   }
 

@@ -61,13 +61,16 @@ export class PhaseRun {
   /**
    * judge() for a check whose setting may let through what it would
    * otherwise answer (dns_error, on_error, temperror, unsafe_archive =
-   * accept): `strict` is its verdict with that setting at its safe value.
-   * Mail let through that way is counted and logged (docs/fail-open.md).
+   * accept): `strict` gives its verdict with that setting at its safe value,
+   * and is given only while the setting is lenient, so the default costs no
+   * second run of the check. Mail let through that way is counted and
+   * logged (docs/fail-open.md).
    */
-  judgeLenient(check: string, verdict: Verdict | undefined, strict: Verdict | undefined, saw: string, label = check): boolean {
-    if (!verdict && strict) {
-      const why = strict.reason ? ` (${strict.reason})` : ''
-      this.failedOpen.push(`${check}: let through by its setting; its safe value would have sent ${strict.id}${why} [fail-open ${check} #${countFailOpen(check)}]`)
+  judgeLenient(check: string, verdict: Verdict | undefined, strict: (() => Verdict | undefined) | undefined, saw: string, label = check): boolean {
+    const would = verdict || !strict ? undefined : strict()
+    if (would) {
+      const why = would.reason ? ` (${would.reason})` : ''
+      this.failedOpen.push(`${check}: let through by its setting; its safe value would have sent ${would.id}${why} [fail-open ${check} #${countFailOpen(check)}]`)
     }
     return this.judge(check, verdict, saw, label)
   }
