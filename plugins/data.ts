@@ -5,7 +5,7 @@
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
 import { Connection, HarakaPlugin, Next } from './lib/haraka-types'
-import { messageOf, releaseMessage, startCapture } from './lib/message-capture'
+import { messageOf, releaseMessage, releaseOwner, startCapture } from './lib/message-capture'
 import { hook, skipReason, registerCapabilities } from './lib/hook'
 import { PluginConfig } from './lib/plugin-config'
 import { clamdPing } from './lib/clamd'
@@ -65,13 +65,19 @@ export function hook_connect_init(this: HarakaPlugin, next: Next, connection?: C
 
 export function hook_disconnect(this: HarakaPlugin, next: Next, connection?: Connection): void {
   if (connection?.uuid) open.delete(connection.uuid)
+  try {
+    // A transaction Haraka dropped without destroying its stream gives its bytes back here.
+    if (connection) releaseOwner(connection)
+  } catch (err) {
+    connection?.logerror?.(this, `releasing the connection's messages: ${String(err)}`)
+  }
   next()
 }
 
 // At the DATA command: keep the message as it arrives (see message-capture.ts).
 export const hook_data = hook('data', function (this: HarakaPlugin, connection: Connection) {
   const txn = connection.transaction
-  if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes)
+  if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes, connection)
   return undefined
 })
 
@@ -94,7 +100,7 @@ export const hook_data_post = hook('data_post', async function (this: HarakaPlug
       // The Received header Haraka has just added carries this transaction's id: not counted.
       received: header.get_all('Received').filter((v) => !v.includes(txn.uuid)),
       self: [config.hostname()],
-      raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0]),
+      raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0], connection),
       banned: bannedExtensions(),
       scan: scanner && ((raw, settings) => scanner.facts(raw, settings, {
         minBytes: open.size > 1 ? own.scan.thread_min_bytes : 0,

@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   appendLine, assemble, CHUNK_BYTES, keptBytes, MemoryBudgetExceeded, messageOf, newCapture, pooledBuffers, releaseCapture, releaseMessage,
-  spareChunks, startCapture,
+  ownedCaptures, releaseOwner, spareChunks, startCapture,
 } from '../../plugins/lib/message-capture'
 import { SizePool } from '../../plugins/lib/size-pool'
 
@@ -314,6 +314,56 @@ test('a message read back from Haraka\'s stream counts against the budget, or is
   })
   assert.equal(keptBytes(), base)
   tooLarge.message_stream.destroy()
+  assert.equal(keptBytes(), base)
+})
+
+test('a transaction Haraka drops without destroying its stream gives its bytes back when its connection ends', async () => {
+  const base = keptBytes()
+  const connection = {}
+  // A second reset overtook the first: the first transaction's stream is never destroyed.
+  const dropped = harakaTxn()
+  startCapture(dropped, 1 << 20, undefined, connection)
+  sendLines(dropped, 40_000)
+  // A message handed to the checks of the next transaction, read back from the stream.
+  const next = harakaTxn()
+  startCapture(next, 10_000, undefined, connection)
+  sendLines(next, 30_000)
+  await endData(next)
+  const raw = await messageOf(next, connection)
+  assert.equal(raw.length, 30_000)
+  assert.equal(keptBytes(), base + 70_000)
+  releaseOwner(connection)
+  assert.equal(keptBytes(), base)
+  // Released twice (the checks finishing after the disconnect): nothing is given back twice.
+  releaseMessage(next)
+  releaseOwner(connection)
+  assert.equal(keptBytes(), base)
+  // Lines after the end are not kept.
+  sendLines(dropped, 5_000, 40_000)
+  assert.equal(keptBytes(), base)
+})
+
+test('a long connection keeps no list of its finished messages', async () => {
+  const base = keptBytes()
+  const connection = {}
+  for (let i = 0; i < 50; i++) {
+    const txn = harakaTxn()
+    startCapture(txn, 1 << 20, undefined, connection)
+    sendLines(txn, 1_000)
+    await endData(txn)
+    await messageOf(txn, connection)
+    releaseMessage(txn)
+    txn.message_stream.destroy()
+  }
+  assert.equal(keptBytes(), base)
+  // The next capture prunes the finished ones: the owner holds only what is live.
+  const last = harakaTxn()
+  startCapture(last, 1 << 20, undefined, connection)
+  sendLines(last, 1_000)
+  assert.equal(keptBytes(), base + 1_000)
+  assert.equal(ownedCaptures(connection), 1)
+  releaseOwner(connection)
+  assert.equal(ownedCaptures(connection), 0)
   assert.equal(keptBytes(), base)
 })
 
