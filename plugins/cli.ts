@@ -3,7 +3,7 @@
 //   support-codes explain FILE.eml --ip A --helo H --from S --to R [--to R2] [--config DIR] [--dns S] [--counter NAME=N] [--json]
 //   support-codes codes
 import * as fs from 'node:fs'
-import { codesTable } from './lib/codes-table'
+import { codesTable } from './lib/codes/table'
 import { COUNTER_NAMES, Counters, parseCounter } from './lib/explain/counters'
 import type { ExplainInput } from './lib/explain/explain'
 

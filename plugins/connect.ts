@@ -3,16 +3,16 @@
 // Haraka can only answer 421 or 554 to a new connection.
 import constants from 'haraka-constants'
 import { PtrFacts } from './lib/checks/ptr'
-import { Lookup } from './lib/dns'
-import { Connection, HarakaPlugin } from './lib/haraka-types'
-import { hook, skipReason, registerCapabilities } from './lib/hook'
-import { PluginConfig } from './lib/plugin-config'
+import { Lookup } from './lib/dns/resolver'
+import { Connection, HarakaPlugin } from './lib/haraka/types'
+import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { PluginConfig } from './lib/haraka/plugin-config'
 import { concurrencyKey, connectPhase, gatherPtr, ptrPhase } from './lib/phases/connect'
-import { applyRun, phaseRun } from './lib/phases/haraka'
+import { applyRun, phaseRun } from './lib/haraka/apply-run'
 import { CounterStore } from './lib/store'
 
 // Registered by name, once for the bundle (registerCapabilities).
-export { hook_capabilities as support_codes_capabilities } from './lib/hook'
+export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
 
 const FILE = 'support-codes-connect.ini'
 const NOTE = 'support_codes_connect'

@@ -4,20 +4,20 @@
 // The message is kept once, as received, and scanned by the bundle's own
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
-import { Connection, HarakaPlugin, Next } from './lib/haraka-types'
-import { messageOf, releaseMessage, releaseOwner, startCapture } from './lib/message-capture'
-import { hook, skipReason, registerCapabilities } from './lib/hook'
-import { PluginConfig } from './lib/plugin-config'
-import { clamdPing } from './lib/clamd'
+import { Connection, HarakaPlugin, Next } from './lib/haraka/types'
+import { messageOf, releaseMessage, releaseOwner, startCapture } from './lib/haraka/message-capture'
+import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { PluginConfig } from './lib/haraka/plugin-config'
+import { clamdPing } from './lib/content/clamd'
 import { authenticate } from './lib/auth/authenticate'
-import { mailauthResolver } from './lib/auth/resolver'
-import { spfFromHaraka } from './lib/haraka-spf'
-import { applyRun, phaseRun } from './lib/phases/haraka'
+import { mailauthResolver } from './lib/dns/mailauth'
+import { spfFromHaraka } from './lib/haraka/spf-result'
+import { applyRun, phaseRun } from './lib/haraka/apply-run'
 import { dataPhase, parseBannedExtensions } from './lib/phases/data'
-import { ScanThread } from './lib/scan-thread'
+import { ScanThread } from './lib/content/scan-thread'
 
 // Registered by name, once for the bundle (registerCapabilities).
-export { hook_capabilities as support_codes_capabilities } from './lib/hook'
+export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
 
 const FILE = 'support-codes-data.ini'
 let config: PluginConfig<typeof FILE>
@@ -74,7 +74,7 @@ export function hook_disconnect(this: HarakaPlugin, next: Next, connection?: Con
   next()
 }
 
-// At the DATA command: keep the message as it arrives (see message-capture.ts).
+// At the DATA command: keep the message as it arrives (see lib/haraka/message-capture.ts).
 export const hook_data = hook('data', function (this: HarakaPlugin, connection: Connection) {
   const txn = connection.transaction
   if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes, connection)

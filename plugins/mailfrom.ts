@@ -1,15 +1,15 @@
 // support-codes/mailfrom: checks at MAIL FROM, in order: G34 (null sender),
 // G29 (messages per sender mailbox); see lib/phases/mailfrom.ts. Accepted
 // messages are counted for G29 when the queue takes them.
-import { HarakaPlugin, Address, Connection } from './lib/haraka-types'
-import { hook, skipReason, registerCapabilities } from './lib/hook'
-import { PluginConfig } from './lib/plugin-config'
-import { applyRun, phaseRun } from './lib/phases/haraka'
+import { HarakaPlugin, Address, Connection } from './lib/haraka/types'
+import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { PluginConfig } from './lib/haraka/plugin-config'
+import { applyRun, phaseRun } from './lib/haraka/apply-run'
 import { mailfromPhase, senderKey } from './lib/phases/mailfrom'
-import { countOne, recentCount } from './lib/rate-window'
+import { countOne, recentCount } from './lib/store/rate-window'
 
 // Registered by name, once for the bundle (registerCapabilities).
-export { hook_capabilities as support_codes_capabilities } from './lib/hook'
+export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
 
 const FILE = 'support-codes-mailfrom.ini'
 let config: PluginConfig<typeof FILE>

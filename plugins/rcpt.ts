@@ -3,21 +3,21 @@
 // callout), GE (sender blocked by the recipient), G30 (mailbox rate).
 // Lookups that do not depend on the recipient start early (DNS lists at
 // connect, the sender's MX at MAIL FROM) so RCPT rarely waits.
-import { Address, Connection, HarakaPlugin } from './lib/haraka-types'
-import { decide, hook, skipReason, registerCapabilities } from './lib/hook'
-import { PluginConfig } from './lib/plugin-config'
-import { isMonitor } from './lib/settings'
-import { isUnlistable, ZoneResult } from './lib/dnsbl'
-import { clientKey } from './lib/netlist'
-import { ZoneHealth } from './lib/dnsbl-health'
-import { countOne, recentCount } from './lib/rate-window'
+import { Address, Connection, HarakaPlugin } from './lib/haraka/types'
+import { decide, hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { PluginConfig } from './lib/haraka/plugin-config'
+import { isMonitor } from './lib/config/settings'
+import { isUnlistable, ZoneResult } from './lib/lists/dnsbl'
+import { clientKey } from './lib/config/netlist'
+import { ZoneHealth } from './lib/lists/dnsbl-health'
+import { countOne, recentCount } from './lib/store/rate-window'
 import { gatherSenderMx, SenderMxFacts } from './lib/checks/sender-mx'
-import { Callout } from './lib/callout'
-import { applyRun, phaseRun } from './lib/phases/haraka'
+import { Callout } from './lib/callout/callout'
+import { applyRun, phaseRun } from './lib/haraka/apply-run'
 import { calloutVia, keys, lookupZones, rcptLists, RcptLists, rcptPhase } from './lib/phases/rcpt'
 
 // Registered by name, once for the bundle (registerCapabilities).
-export { hook_capabilities as support_codes_capabilities } from './lib/hook'
+export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
 
 const FILE = 'support-codes-rcpt.ini'
 const NOTE = 'support_codes_rcpt'
@@ -75,7 +75,7 @@ interface ConnState {
   ip: string
   /** [store] ipv6_prefix when the connection began: G28 and the callouts count an IPv6 client per network. */
   prefix: number
-  /** The client as counted (netlist.ts clientKey). */
+  /** The client as counted (lib/config/netlist.ts clientKey). */
   client: string
   dnsbl?: Promise<ZoneResult[]>
   firstSeen?: Promise<number | undefined>

@@ -12,8 +12,8 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { CATALOG } from '../../plugins/lib/catalog'
-import { templateLine } from '../../plugins/lib/render'
+import { CATALOG } from '../../plugins/lib/codes/catalog'
+import { templateLine } from '../../plugins/lib/codes/render'
 import { explain, StageName } from '../../plugins/lib/explain/explain'
 import { Counters } from '../../plugins/lib/explain/counters'
 

@@ -5,7 +5,7 @@
 // header 4.3.12, ZIP64 end record and locator 4.3.14-15, end record 4.3.16.
 import * as zlib from 'node:zlib'
 import AdmZip from 'adm-zip'
-import { CP437_HIGH, FLAG_UTF8 } from '../../plugins/lib/archive-names'
+import { CP437_HIGH, FLAG_UTF8 } from '../../plugins/lib/content/zip/names'
 
 const MiB = 1 << 20
 const GiB = 1 << 30

@@ -13,12 +13,12 @@
 import { isIP } from 'node:net'
 import { DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
 import { AuthFacts, AuthInput, SpfResult } from './facts'
-import { AnswerCache } from '../answer-cache'
+import { AnswerCache } from '../dns/answer-cache'
 import { byStrictness, DmarcCache, evaluateDomain, Identifiers, policyKnown, prefetchPolicy } from './dmarc'
 import { fromFacts } from './from'
 import { HeaderFacts, maySign, readHeaders } from './headers'
 import { messageStream, signaturesToVerify, Skipped } from './dkim-input'
-import { MailauthResolver, MessageResolver, messageResolver, ResolverFn } from './resolver'
+import { MailauthResolver, MessageResolver, messageResolver, ResolverFn } from '../dns/mailauth'
 
 export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
 

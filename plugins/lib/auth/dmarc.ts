@@ -14,8 +14,8 @@
 import { createRequire } from 'node:module'
 import { DNSResolver, dmarc as mailauthDmarc } from 'mailauth'
 import { DmarcOutcome, DmarcPolicy, DmarcResult } from './facts'
-import { AnswerCache } from '../answer-cache'
-import { MessageResolver, ResolverFn } from './resolver'
+import { AnswerCache } from '../dns/answer-cache'
+import { MessageResolver, ResolverFn } from '../dns/mailauth'
 
 // mailauth's own policy discovery (RFC 9989 4.10 Tree Walk), loaded through
 // its resolution so the walk asks exactly what its dmarc() will ask.

@@ -1,6 +1,6 @@
 // What authentication found out about one message: plain data for the SPF
 // and DMARC checks and for the log. Nothing here decides a reply.
-import { MailauthResolver } from './resolver'
+import { MailauthResolver } from '../dns/mailauth'
 
 /** RFC 7208 2.6: the seven SPF results. */
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror'

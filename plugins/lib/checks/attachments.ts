@@ -1,6 +1,7 @@
 // G1A, G1B, G1C, G1D: dangerous files, judged by their decoded names (see
-// mime/) and, for archives, by the names inside them (see archive.ts).
-import { Verdict } from '../render'
+// mime/) and, for archives, by the names inside them (see content/zip/archive.ts).
+import { Verdict } from '../codes/render'
+import { AttachmentFacts } from '../content/attachment-facts'
 
 const SPACE = /\s/
 
@@ -28,20 +29,6 @@ export const WINZIP_EXTENSIONS = new Set(['mim', 'b64', 'bhx', 'hqx', 'xxe', 'uu
 // "{" then 25 or more hex digits and dashes, then "}".
 const CLSID = /\{[0-9a-f-]{25,}\}/i
 
-export interface ArchiveFinding {
-  /** The attachment's name, or its part number. */
-  attachment: string
-  /** Names found inside, with their path through nested archives. */
-  entries: readonly string[]
-  /** Why the archive could not be shown safe, if it could not. */
-  unsafe?: string
-}
-
-export interface AttachmentFacts {
-  /** Every file name of every part, decoded. */
-  filenames: readonly string[]
-  archives: readonly ArchiveFinding[]
-}
 
 export interface AttachmentConfig {
   archives: boolean

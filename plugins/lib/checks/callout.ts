@@ -1,10 +1,10 @@
 // G6, G7, G8/G9: what the recipient domain's own server said about the
-// address at RCPT TO (see ../callout.ts for how answers are classified).
-import { CalloutAnswer } from '../callout'
-import { Verdict } from '../render'
+// address at RCPT TO (see ../callout/ for how answers are classified).
+import { CalloutAnswer } from '../callout/callout'
+import { Verdict } from '../codes/render'
 
 // The cache is I/O, kept apart; exported here beside the check it feeds.
-export { cachedCallout, calloutKey } from '../callout-cache'
+export { cachedCallout, calloutKey } from '../callout/cache'
 
 export interface CalloutFacts {
   rcpt: string

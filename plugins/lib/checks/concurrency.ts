@@ -1,6 +1,6 @@
 // G2: simultaneous connections from one client IP. Postfix's
 // smtpd_client_connection_count_limit plays the same part.
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 export interface ConcurrencyFacts {
   /** Connections from this IP open now, this one included; undefined when the store could not say. */

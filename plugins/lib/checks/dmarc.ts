@@ -19,7 +19,7 @@
 //   policy can be known, and a limit a sender reaches must not let the
 //   message through unjudged. A reply only that row's text can fit.
 import { AuthFacts, DmarcOutcome } from '../auth/facts'
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 export interface DmarcConfig {
   reject: boolean

@@ -2,7 +2,7 @@
 // an excessive number of Received headers (100 is the number it suggests;
 // the provider uses fewer). A message whose Received headers name this host
 // more than [loop] max_self times has come back here again and again.
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 export interface LoopFacts {
   /** Values of the Received headers. */

@@ -1,6 +1,6 @@
 // G30: messages accepted for one recipient mailbox in the last
-// [mailbox_rate] period (sliding window, see rate-window.ts), checked at RCPT.
-import { Verdict } from '../render'
+// [mailbox_rate] period (sliding window, see store/rate-window.ts), checked at RCPT.
+import { Verdict } from '../codes/render'
 
 export function mailboxRate(facts: { recent: number | undefined }, cfg: { limit: number }): Verdict | undefined {
   if (!cfg.limit || facts.recent === undefined) return undefined

@@ -1,5 +1,5 @@
 // G19 and G18: dangerous MIME structure.
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 /** G19: a message/partial part anywhere (RFC 2046 5.2.2): fragments reassembled by the client can carry what no scan saw whole. */
 export function partialCheck(facts: { contentTypes: readonly string[] }): Verdict | undefined {

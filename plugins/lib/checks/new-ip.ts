@@ -2,7 +2,7 @@
 // or untrusted (most of its recent recipients refused) may send at most
 // [new_ip] limit messages per period, so that it builds a reputation before
 // it sends in volume.
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 export interface NewIpFacts {
   /** Seconds since the IP was first seen; undefined when the store could not say. */

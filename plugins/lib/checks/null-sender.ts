@@ -1,7 +1,7 @@
 // G34: the provider refuses the null reverse-path (MAIL FROM:<>). RFC 5321
 // 4.5.5 expects bounces and other notifications to use it, so an operator who
 // wants DSNs from other systems turns this off ([null_sender] reject=false).
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 export interface NullSenderFacts {
   /** True for MAIL FROM:<>. */

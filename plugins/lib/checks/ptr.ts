@@ -2,8 +2,8 @@
 // timeout) is not "no PTR": [ptr] dns_error decides. With [ptr] fcrdns, one
 // of the PTR names must also resolve back to the IP (forward-confirmed
 // reverse DNS, as Postfix's reject_unknown_client_hostname).
-import { Lookup } from '../dns'
-import { Verdict } from '../render'
+import { Lookup } from '../dns/resolver'
+import { Verdict } from '../codes/render'
 
 export interface PtrFacts {
   ip: string

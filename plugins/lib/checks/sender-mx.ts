@@ -4,10 +4,10 @@
 // (SERVFAIL, timeout) is no answer either way, and the domain's owner runs
 // that DNS: it defers with the bundle's MX-TEMP line ([sender_mx]
 // dns_error=defer), so that breaking one's own DNS never passes the check.
-import { Dns, Lookup, Mx } from '../dns'
-import { normalizeDomain } from '../list-file'
-import { MxBlocklist } from '../mx-blocklist'
-import { Verdict } from '../render'
+import { Dns, Lookup, Mx } from '../dns/resolver'
+import { normalizeDomain } from '../lists/list-file'
+import { MxBlocklist } from '../lists/mx-blocklist'
+import { Verdict } from '../codes/render'
 
 export interface SenderMxFacts {
   sender: string

@@ -15,7 +15,7 @@
 // 7489 10.1 warns that refusing on SPF "-all" before DMARC is evaluated
 // loses mail the domain owner authenticated, forwarded mail above all.
 import { AuthFacts } from '../auth/facts'
-import { Verdict } from '../render'
+import { Verdict } from '../codes/render'
 
 export interface SpfConfig {
   reject_fail: boolean

@@ -4,10 +4,10 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { HarakaConfig, HarakaPlugin } from '../haraka-types'
-import { PACKAGE_ROOT } from '../paths'
-import { netList, NetList } from '../netlist'
-import { PluginConfig } from '../plugin-config'
+import { HarakaConfig, HarakaPlugin } from '../haraka/types'
+import { PACKAGE_ROOT } from '../config/paths'
+import { netList, NetList } from '../config/netlist'
+import { PluginConfig } from '../haraka/plugin-config'
 
 export interface NodeConfig {
   connect: PluginConfig<'support-codes-connect.ini'>

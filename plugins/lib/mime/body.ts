@@ -87,5 +87,5 @@ export function uuencodedFiles(raw: Buffer, part: MimePart, maxBytes: number, bu
   })
 }
 
-// Enough for any archive signature (archive.ts isZip reads 8).
+// Enough for any archive signature (content/zip/archive.ts isZip reads 8).
 const HEAD_BYTES = 16

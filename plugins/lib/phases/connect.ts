@@ -3,9 +3,9 @@
 import ipaddr from 'ipaddr.js'
 import { concurrency } from '../checks/concurrency'
 import { PtrFacts, ptrCheck } from '../checks/ptr'
-import { Dns, Lookup } from '../dns'
-import { clientKey } from '../netlist'
-import { SettingsOf } from '../settings-schema'
+import { Dns, Lookup } from '../dns/resolver'
+import { clientKey } from '../config/netlist'
+import { SettingsOf } from '../config/schema'
 import { PhaseRun } from './run'
 
 export type ConnectSettings = SettingsOf<'support-codes-connect.ini'>

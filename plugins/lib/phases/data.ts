@@ -10,10 +10,10 @@ import { loopCheck, selfCount } from '../checks/loop'
 import { contentTypeCheck, partialCheck } from '../checks/mime-content'
 import { spfCheck } from '../checks/spf'
 import { virusCheck } from '../checks/virus'
-import { ClamdResult, clamdScan } from '../clamd'
-import { ContentFacts, ContentSettings, needsScan, scanContent, ScanLimit } from '../content-scan'
-import { Verdict } from '../render'
-import { SettingsOf } from '../settings-schema'
+import { ClamdResult, clamdScan } from '../content/clamd'
+import { ContentFacts, ContentSettings, needsScan, scanContent, ScanLimit } from '../content/scan'
+import { Verdict } from '../codes/render'
+import { SettingsOf } from '../config/schema'
 import { PhaseRun } from './run'
 
 export type DataSettings = SettingsOf<'support-codes-data.ini'>
@@ -43,7 +43,7 @@ export interface DataFacts {
   banned: ReadonlySet<string>
   /** SPF and DMARC for the message (mailauth, or haraka-plugin-spf's SPF result). */
   authenticate: (raw: Buffer) => Promise<AuthFacts>
-  /** Reads what the content checks judge (scan-thread.ts); in place when absent. */
+  /** Reads what the content checks judge (content/scan-thread.ts); in place when absent. */
   scan?: (raw: Buffer, settings: ContentSettings) => Promise<ContentFacts>
 }
 

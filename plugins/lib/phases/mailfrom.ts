@@ -2,7 +2,7 @@
 // G29 (messages per sender mailbox).
 import { nullSender } from '../checks/null-sender'
 import { senderRate } from '../checks/sender-rate'
-import { SettingsOf } from '../settings-schema'
+import { SettingsOf } from '../config/schema'
 import { PhaseRun } from './run'
 
 export type MailfromSettings = SettingsOf<'support-codes-mailfrom.ini'>

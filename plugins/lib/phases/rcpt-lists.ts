@@ -1,12 +1,12 @@
 // What the rcpt checks read from their settings and list files: DNS list
 // zones, the recipient directory, sender blocks, the MX blocklist and the
 // callout routes. Problems are named through report(), once per process.
-import { CalloutTarget, parseRoutes } from '../callout'
-import { ZoneConfig, zoneConfigs } from '../dnsbl'
-import { MxBlocklist } from '../mx-blocklist'
-import { Directory } from '../recipients'
-import { SenderBlocks } from '../sender-blocks'
-import { SettingsOf } from '../settings-schema'
+import { CalloutTarget, parseRoutes } from '../callout/callout'
+import { ZoneConfig, zoneConfigs } from '../lists/dnsbl'
+import { MxBlocklist } from '../lists/mx-blocklist'
+import { Directory } from '../lists/recipients'
+import { SenderBlocks } from '../lists/sender-blocks'
+import { SettingsOf } from '../config/schema'
 
 export type RcptSettings = SettingsOf<'support-codes-rcpt.ini'>
 const FILE = 'support-codes-rcpt.ini'

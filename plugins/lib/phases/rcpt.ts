@@ -1,17 +1,18 @@
 // The rcpt plugin's checks at RCPT TO, in order: G31/G32 (DNS lists), G28
 // (new or untrusted IP), G14 (sender's MX), G8/G9 (directory), G6/G7 (live
 // callout), GE (sender blocked by the recipient), G30 (mailbox rate).
-import { Callout, CalloutAnswer, calloutTargets } from '../callout'
+import { Callout, CalloutAnswer, calloutTargets } from '../callout/callout'
 import { cachedCallout, calloutCheck } from '../checks/callout'
 import { mailboxRate } from '../checks/mailbox-rate'
 import { newIpCheck, NewIpFacts } from '../checks/new-ip'
 import { senderMxCheck, SenderMxFacts } from '../checks/sender-mx'
-import { Dns } from '../dns'
-import { answerMeaning, dnsblCheck, queryName, ZoneConfig, ZoneResult } from '../dnsbl'
-import { clientKey } from '../netlist'
-import { recipientCheck } from '../recipients'
-import { Verdict } from '../render'
-import { senderBlockCheck } from '../sender-blocks'
+import { Dns } from '../dns/resolver'
+import { answerMeaning, queryName, ZoneConfig, ZoneResult } from '../lists/dnsbl'
+import { dnsblCheck } from '../checks/dnsbl'
+import { clientKey } from '../config/netlist'
+import { recipientCheck } from '../checks/recipients'
+import { Verdict } from '../codes/render'
+import { senderBlockCheck } from '../checks/sender-blocks'
 import { CounterStore } from '../store/types'
 import { RcptLists, RcptSettings } from './rcpt-lists'
 import { PhaseRun } from './run'
@@ -24,7 +25,7 @@ export const DEFAULT_IPV6_PREFIX = 64
 
 /**
  * Counter keys (rate-window prefixes) of the rcpt checks. G28 counts per
- * client: an IPv6 client per network of ipv6Prefix bits (netlist.ts clientKey).
+ * client: an IPv6 client per network of ipv6Prefix bits (config/netlist.ts clientKey).
  */
 export const keys = {
   firstSeen: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:first:${clientKey(ip, ipv6Prefix)}`,

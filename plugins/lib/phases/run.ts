@@ -2,8 +2,8 @@
 // decided. The four plugins and `support-codes explain` run the same phase
 // functions (./connect.ts, ./mailfrom.ts, ./rcpt.ts, ./data.ts) and differ
 // only in where the facts come from and what they do with the record.
-import { countFailOpen } from '../counters'
-import { Verdict } from '../render'
+import { countFailOpen } from '../codes/counters'
+import { Verdict } from '../codes/render'
 
 export interface Step {
   /** The check's config section, as operators know it: null_sender, ptr, ... */

@@ -1,3 +1,8 @@
+// store/: counters shared by the connections of a node or of many nodes: the
+// memory store, the Redis store, and the sliding-window rate on top of either.
+//
+// May import: codes.
+//
 // One store per Haraka process, shared by the four plugins; rebuilt when its
 // settings change (a reload of support-codes.ini or redis.ini).
 import { MemoryStore } from './memory'

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { createClient } from '@redis/client'
-import { countFailOpen, failOpenCounts } from '../counters'
+import { countFailOpen, failOpenCounts } from '../codes/counters'
 import { CounterStore, StoreLogger, StoreUnavailable } from './types'
 
 // KEYS[1] key, ARGV[1] amount, ARGV[2] lifetime in seconds.

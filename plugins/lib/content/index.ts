@@ -1,0 +1,6 @@
+// content/: what the content checks judge, read from the raw message: the content
+// scan (attachment names, archives in zip/), the scan thread it runs on for
+// large messages, clamd, and the buffer pools.
+//
+// May import: mime.
+export {}

@@ -1,0 +1,40 @@
+// The plugins' side of a phase run: passes and notes go to Haraka's results,
+// verdicts through decide() (log, results, counts), warnings to the log, and
+// the verdict that ended the phase becomes the reply.
+import { Phase } from '../codes/catalog'
+import { Connection, HarakaPlugin, ResultStore } from './types'
+import { HookPhase } from './reply'
+import { decide, Outcome } from './hook'
+import { isMonitor } from '../config/settings'
+import { PhaseRun } from '../phases/run'
+
+export interface ApplyArgs {
+  plugin: HarakaPlugin
+  connection: Connection
+  results: ResultStore
+  phase: Phase
+  hook: HookPhase
+  tagAll: boolean
+}
+
+export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
+  for (const w of run.warnings) a.connection.logwarn(a.plugin, w)
+  for (const f of run.failedOpen) a.connection.lognotice(a.plugin, f)
+  for (const n of run.notes) a.results.add(a.plugin, n)
+  let outcome: Outcome
+  // One results entry for all the passes: each add() makes Haraka rebuild the plugin's summary line.
+  const passed = run.steps.filter((s) => !s.verdict && !s.held).map((s) => s.label)
+  if (passed.length) a.results.add(a.plugin, { pass: passed })
+  for (const step of run.steps) {
+    if (step.held || !step.verdict) continue
+    const out = decide({ ...a, check: step.check, verdict: step.verdict, monitor: step.monitor === true })
+    if (step === run.stop) outcome = out
+  }
+  return outcome
+}
+
+/** A run whose checks are in monitor mode per their section's monitor key or [main] monitor. */
+export function phaseRun(own: object, globalMonitor: boolean): PhaseRun {
+  const sections = own as Record<string, { monitor?: boolean } | undefined>
+  return new PhaseRun((check) => isMonitor(sections[check] ?? {}, globalMonitor))
+}

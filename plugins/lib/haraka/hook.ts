@@ -1,0 +1,124 @@
+// What the four plugins share between Haraka and the checks: a hook wrapper
+// that calls next() exactly once whatever happens, the skip rules, and the one
+// path from a check's verdict to results, log and reply.
+import { Phase } from '../codes/catalog'
+import { countCode, countFailOpen } from '../codes/counters'
+import { Connection, HarakaPlugin, Next, ResultStore } from './types'
+import { harakaReply, HarakaReply, HookPhase } from './reply'
+import { NetList } from '../config/netlist'
+import { renderVerdict, Verdict } from '../codes/render'
+
+export type Outcome = HarakaReply | undefined
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err)
+}
+
+/**
+ * Wraps a hook body that returns (or resolves to) an outcome. next() is
+ * called exactly once: with the outcome, or with nothing (let the mail
+ * through) when the body throws or rejects. A rejected promise that reached
+ * Haraka would end the process.
+ */
+export function hook<A extends unknown[]>(
+  label: string,
+  body: (this: HarakaPlugin, ...args: A) => Promise<Outcome> | Outcome,
+): (this: HarakaPlugin, next: Next, ...args: A) => void {
+  return function (this: HarakaPlugin, next: Next, ...args: A): void {
+    let done = false
+    const finish = (outcome?: Outcome): void => {
+      if (done) return
+      done = true
+      try {
+        if (outcome) next(outcome.retval, outcome.msg)
+        else next()
+      } catch (err) {
+        this.logerror(`${label}: Haraka failed to take the reply: ${describe(err)}`)
+      }
+    }
+    const fail = (err: unknown): void => {
+      try {
+        this.logerror(`${label} failed, letting the mail through [fail-open bug #${countFailOpen('bug')}]: ${describe(err)}`)
+      } catch {
+        // logging must not stop next() from being called
+      }
+      finish()
+    }
+    try {
+      const out = body.apply(this, args)
+      // A body that answered at once is answered at once: no promise, no extra turn of the event loop.
+      if (out instanceof Promise) out.then(finish, fail)
+      else finish(out)
+    } catch (err) {
+      fail(err)
+    }
+  }
+}
+
+/** Why a client skips every check, or undefined when it does not. */
+export function skipReason(connection: Connection, allow: NetList): string | undefined {
+  if (connection.relaying) return 'relaying'
+  if (connection.notes?.auth_user) return 'authenticated'
+  if (allow.size && allow.has(connection.remote.ip)) return 'allow list'
+  return undefined
+}
+
+export interface DecideArgs {
+  plugin: HarakaPlugin
+  connection: Connection
+  results: ResultStore
+  phase: Phase
+  hook: HookPhase
+  /** Config section of the check, as operators know it: null_sender, ptr, ... */
+  check: string
+  verdict: Verdict
+  monitor: boolean
+  tagAll: boolean
+}
+
+/**
+ * Records a check that fired and returns the reply to send, or undefined in
+ * monitor mode (the code that would have been sent is logged and recorded).
+ */
+export function decide(a: DecideArgs): Outcome {
+  const { entry, text, line, missing } = renderVerdict(a.verdict, a.phase, { tagAll: a.tagAll })
+  // A bug of the check, not the sender's doing: the row's fixed text still goes out, and the log says why.
+  if (missing.length) a.connection.logerror(a.plugin, `${a.check}: no value for ${missing.join(', ')}; the row's fixed text was used`)
+  const count = countCode(entry.id, a.monitor)
+  const why = a.verdict.reason ? ` (${a.verdict.reason})` : ''
+  if (a.monitor) {
+    a.results.add(a.plugin, { msg: `monitor ${a.check}: ${line}`, emit: true })
+    a.results.push(a.plugin, { monitor: entry.id })
+    a.connection.lognotice(a.plugin, `monitor: ${a.check} would send "${line}"${why}; accepted [${entry.id} #${count}]`)
+    return undefined
+  }
+  a.results.add(a.plugin, { fail: entry.id, msg: line, emit: true })
+  a.connection.lognotice(a.plugin, `${a.check}: sent "${line}"${why} [${entry.id} #${count}]`)
+  return harakaReply(entry, text, a.hook)
+}
+
+/** The plugin method registerCapabilities() names; each plugin exports hook_capabilities under it. */
+export const CAPABILITIES_METHOD = 'support_codes_capabilities'
+
+let capabilitiesBy: string | undefined
+
+/**
+ * Registers hook_capabilities for the first of the bundle's plugins loaded in
+ * this process only: every one of them can advertise the extension alone,
+ * and with all four EHLO would run the same hook four times.
+ */
+export function registerCapabilities(plugin: HarakaPlugin): void {
+  if (capabilitiesBy !== undefined && capabilitiesBy !== plugin.name) return
+  capabilitiesBy = plugin.name
+  plugin.register_hook('capabilities', CAPABILITIES_METHOD)
+}
+
+/** EHLO advertises ENHANCEDSTATUSCODES (RFC 2034): every reply carries one but G2. */
+export function hook_capabilities(next: Next, connection: Connection): void {
+  try {
+    const caps = connection.capabilities
+    if (caps && !caps.includes('ENHANCEDSTATUSCODES')) caps.push('ENHANCEDSTATUSCODES')
+  } finally {
+    next()
+  }
+}
