@@ -1,7 +1,7 @@
 // Callout answers kept in the counter store, so that a sender retrying or
 // writing to the same recipient again does not cost the recipient's server
 // another dialogue. Temporary failures are never kept: the next try asks again.
-import { CalloutAnswer } from './callout'
+import { CalloutAnswer } from './answer'
 import { CounterStore } from '../store/types'
 
 const RESULTS = new Set(['valid', 'unknown', 'refused'])
