@@ -7,6 +7,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { freePort } from './ports'
 import { beforeConfigChange, registerNode, unregisterNode } from './replay'
+import { waitFor } from './wait'
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..')
 const HARAKA_BIN = path.join(ROOT, 'node_modules', 'Haraka', 'bin', 'haraka')
@@ -189,14 +190,18 @@ export class Haraka {
   }
 
   async waitForLog(re: RegExp, timeoutMs = 5000): Promise<string> {
-    const until = Date.now() + timeoutMs
-    for (;;) {
-      const m = re.exec(this.output)
-      if (m) return m[0]
-      if (!this.running) throw new Error(`Haraka exited (${this.exitCode}) before logging ${re}:\n${this.output.slice(-4000)}`)
-      if (Date.now() > until) throw new Error(`Haraka did not log ${re} within ${timeoutMs} ms:\n${this.output.slice(-4000)}`)
-      await new Promise((r) => setTimeout(r, 20))
+    let found = ''
+    try {
+      await waitFor(`Haraka to log ${re}`, () => {
+        const m = re.exec(this.output)
+        if (m) found = m[0]
+        else if (!this.running) throw new Error(`Haraka exited (${this.exitCode}) before logging ${re}`)
+        return m !== null
+      }, timeoutMs)
+    } catch (err) {
+      throw new Error(`${(err as Error).message}:\n${this.output.slice(-4000)}`, { cause: err })
     }
+    return found
   }
 
   /** Writes a file in the node's config/ folder while Haraka runs. */

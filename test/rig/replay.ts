@@ -16,6 +16,7 @@ import { CATALOG } from '../../plugins/lib/codes/catalog'
 import { templateLine } from '../../plugins/lib/codes/render'
 import { explain, StageName } from '../../plugins/lib/explain/explain'
 import { Counters } from '../../plugins/lib/explain/counters'
+import { waitFor } from './wait'
 
 interface NodeEntry {
   configDir: string
@@ -216,7 +217,7 @@ export class Recorder {
     if (text.startsWith('421 ')) {
       const want = ++this.node.refusals
       const lines = (): RegExpMatchArray[] => [...this.node.log().matchAll(/\((\d+) connections open, max \d+\)/g)]
-      for (let waited = 0; lines().length < want && waited < 3000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+      await waitFor(`Haraka's log line for refusal ${want}`, () => lines().length >= want)
       const seen = lines().pop()
       if (seen) counters.connections = Number(seen[1])
     }

@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
+import { waitFor } from './wait'
 
 const START_TIMEOUT_MS = 10_000
 const STOP_GRACE_MS = 3_000
@@ -36,10 +37,6 @@ function hookExit(): void {
     }
     process.on(sig, onSignal)
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 export abstract class RigServer {
@@ -77,20 +74,15 @@ export abstract class RigServer {
 
     let exit: Exit | undefined
     void this.exited.then((e) => (exit = e))
-    const deadline = Date.now() + START_TIMEOUT_MS
-    for (;;) {
-      if (exit) {
-        live.delete(this)
-        const how = exit.error?.message ?? `code ${exit.code}, signal ${exit.signal}`
-        throw new Error(`${name} exited before answering (${how}):\n${this.output}`)
-      }
-      if (await this.ping()) break
-      if (Date.now() > deadline) {
-        await this.terminate('SIGKILL')
-        live.delete(this)
-        throw new Error(`${name} did not answer within ${START_TIMEOUT_MS} ms:\n${this.output}`)
-      }
-      await sleep(25)
+    try {
+      await waitFor(`${name} to answer`, async () => {
+        if (exit) throw new Error(`${name} exited before answering (${exit.error?.message ?? `code ${exit.code}, signal ${exit.signal}`})`)
+        return this.ping()
+      }, START_TIMEOUT_MS)
+    } catch (err) {
+      if (!exit) await this.terminate('SIGKILL')
+      live.delete(this)
+      throw new Error(`${(err as Error).message}:\n${this.output}`, { cause: err })
     }
     // A test that forgets stop() must not keep the process alive; the exit
     // hook kills the server then.

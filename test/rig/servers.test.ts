@@ -10,6 +10,7 @@ import * as assert from 'node:assert/strict'
 import * as zlib from 'node:zlib'
 import { Clamd, EICAR, EICAR_VIRUS } from './clamd'
 import { Redis } from './redis'
+import { waitFor } from './wait'
 
 const FOUND = `stream: ${EICAR_VIRUS} FOUND`
 
@@ -28,11 +29,10 @@ function alive(pid: number): boolean {
   }
 }
 
-// Servers of a process that just died are killed by its exit hook; allow the
-// kernel a moment to finish them.
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20))
-  return !alive(pid)
+// Servers of a process that just died are killed by its exit hook; the
+// kernel finishes them a moment later.
+async function gone(pid: number): Promise<void> {
+  await waitFor(`server process ${pid} to be gone`, () => !alive(pid))
 }
 
 // A minimal zip writer (stored entries, no compression) so the tests need
@@ -358,18 +358,18 @@ describe('servers of a dying process', () => {
   }
 
   it('an uncaught exception', async () => {
-    for (const pid of await orphanCheck("throw new Error('boom')")) assert.equal(await gone(pid), true)
+    for (const pid of await orphanCheck("throw new Error('boom')")) await gone(pid)
   })
 
   it('process.exit()', async () => {
-    for (const pid of await orphanCheck('process.exit(3)')) assert.equal(await gone(pid), true)
+    for (const pid of await orphanCheck('process.exit(3)')) await gone(pid)
   })
 
   it('SIGTERM', async () => {
-    for (const pid of await orphanCheck('setInterval(() => {}, 1000)', 'SIGTERM')) assert.equal(await gone(pid), true)
+    for (const pid of await orphanCheck('setInterval(() => {}, 1000)', 'SIGTERM')) await gone(pid)
   })
 
   it('just ending without stop()', async () => {
-    for (const pid of await orphanCheck('')) assert.equal(await gone(pid), true)
+    for (const pid of await orphanCheck('')) await gone(pid)
   })
 })

@@ -7,6 +7,7 @@ import * as net from 'node:net'
 import { SmtpClient, sendMail, message, encodeBody } from './smtp-client'
 import { Downstream } from './downstream'
 import { freePort } from './ports'
+import { waitFor } from './wait'
 
 interface Tiny {
   port: number
@@ -51,14 +52,6 @@ async function connect(t: TestContext, opts: Parameters<typeof SmtpClient.connec
   const c = await SmtpClient.connect(opts)
   t.after(() => c.close())
   return c
-}
-
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 test('a multi-line EHLO reply is parsed into its lines', async (t) => {
@@ -181,7 +174,7 @@ test('the greeting answers of the downstream server', async (t) => {
   await assert.rejects(SmtpClient.connect({ port: ds.port }), /closed by the server while waiting for the reply to \(greeting\)/)
   ds.setGreeting('hang')
   await assert.rejects(SmtpClient.connect({ port: ds.port, timeoutMs: 200 }), /timed out after 200 ms waiting for the reply to \(greeting\)/)
-  await waitFor(() => ds.open === 1)
+  await waitFor('the hung greeting connection to close', () => ds.open === 1)
   assert.equal(ds.connections, 3)
 })
 
@@ -294,9 +287,9 @@ test('open counts live connections and stop closes them', async (t) => {
   const ds = await downstream(t)
   const a = await connect(t, { port: ds.port })
   const b = await connect(t, { port: ds.port })
-  await waitFor(() => ds.open === 2)
+  await waitFor('two open connections', () => ds.open === 2)
   b.reset()
-  await waitFor(() => ds.open === 1)
+  await waitFor('the reset connection to close', () => ds.open === 1)
   assert.equal(ds.connections, 2)
   await ds.stop()
   await a.closed
