@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { TestDns } from '../../rig/dns-server'
 import { AuthInput, authenticate } from '../../../plugins/lib/auth/authenticate'
 import { mailauthResolver, messageResolver } from '../../../plugins/lib/dns/mailauth'
+import { getDns } from '../../../plugins/lib/dns/resolver'
 
 let dns: TestDns
 before(async () => {
@@ -14,6 +15,8 @@ before(async () => {
       'cached.example': [{ type: 'TXT', data: 'v=spf1 ip4:198.51.100.0/24 -all' }],
       '_dmarc.cached.example': [{ type: 'TXT', data: 'v=DMARC1; p=reject' }],
       'flaky.example': [{ type: 'TXT', data: 'v=spf1 ip4:198.51.100.0/24 -all' }],
+      'checked.example': [{ type: 'TXT', data: 'v=spf1 ip4:198.51.100.0/24 -all' }],
+      '_dmarc.checked.example': [{ type: 'TXT', data: 'v=DMARC1; p=none' }],
     },
   })
 })
@@ -99,4 +102,16 @@ test('a kept answer is given at once, the same as a lookup gives it', async () =
   dns.queries = []
   assert.deepEqual(await messageResolver(base, Date.now() + 5000)('cached.example', 'TXT'), (kept as { value: unknown }).value)
   assert.equal(dns.queries.length, 0)
+})
+
+test('a record the checks looked up on the same [dns] settings is not asked again, nor counted against the message', async () => {
+  const checks = getDns([dns.address], 1, 60)
+  assert.deepEqual(await checks.txt('checked.example'), { status: 'ok', values: ['v=spf1 ip4:198.51.100.0/24 -all'] })
+  dns.queries = []
+  const raw = Buffer.from('From: <a@checked.example>\r\nSubject: x\r\n\r\nhi\r\n')
+  const facts = await authenticate(input({ raw, mailFrom: 'a@checked.example', resolver: mailauthResolver([dns.address], 1, 60) }))
+  assert.equal(facts.spf.result, 'pass')
+  assert.equal(facts.dmarc?.result, 'pass')
+  assert.deepEqual(dns.queries.map((q) => `${q.type} ${q.name}`), ['TXT _dmarc.checked.example'])
+  assert.deepEqual(facts.lookups, { count: 1, max: Infinity, refused: 0 })
 })
