@@ -28,7 +28,8 @@ export interface TimedAnswer {
 export type Kept = ({ value: unknown } | { code: string; message: string }) & { lookup?: Lookup<unknown> }
 
 // Answers are kept [dns] cache_ttl seconds, failures never, the oldest
-// first out when full: as many as the two caches this one replaced held.
+// first out when full: room for 20,000 answers for the checks and as many
+// for mailauth.
 const MAX_KEPT = 40_000
 
 /**
