@@ -4,12 +4,14 @@
 import constants from 'haraka-constants'
 import { PtrFacts } from './lib/checks/ptr'
 import { Lookup } from './lib/dns/resolver'
-import { Connection, HarakaPlugin } from './lib/haraka/types'
+import { Connection } from './lib/haraka/types'
 import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
-import { concurrencyKey, connectPhase, gatherPtr, ptrPhase } from './lib/phases/connect'
-import { applyRun, phaseRun } from './lib/haraka/apply-run'
+import { concurrencyKey, gatherPtr } from './lib/phases/connect'
+import { Session } from './lib/phases/session'
+import { applyRun } from './lib/haraka/apply-run'
 import { CounterStore } from './lib/store'
+import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
 
 // Registered by name, once for the bundle (registerCapabilities).
 export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
@@ -19,7 +21,15 @@ const NOTE = 'support_codes_connect'
 /** Lifetime of a concurrency count that nothing touches any more. */
 const CONCURRENCY_TTL = 3600
 
-let config: PluginConfig<typeof FILE>
+/** A Haraka instance of this plugin: its settings are read in register(). */
+interface ConnectPlugin extends SupportCodesPlugin {
+  supportCodesConfig?: PluginConfig<typeof FILE>
+}
+
+function configOf(plugin: ConnectPlugin): PluginConfig<typeof FILE> {
+  if (!plugin.supportCodesConfig) throw new Error(`${plugin.name}: a hook ran before register()`)
+  return plugin.supportCodesConfig
+}
 
 interface ConnState {
   skip?: string
@@ -31,9 +41,10 @@ interface ConnState {
   ptr?: Promise<PtrFacts>
 }
 
-export function register(this: HarakaPlugin): void {
+export function register(this: ConnectPlugin): void {
+  joinProcess(this)
   registerCapabilities(this)
-  config = new PluginConfig(this, FILE)
+  this.supportCodesConfig = new PluginConfig(this, FILE)
 }
 
 function state(connection: Connection): ConnState | undefined {
@@ -43,7 +54,8 @@ function state(connection: Connection): ConnState | undefined {
 // Starts the count and the PTR lookup as soon as the client's address is
 // known (after a PROXY header), so that neither holds up the greeting longer
 // than it must and both run beside other connections.
-export const hook_connect_init = hook('connect_init', function (this: HarakaPlugin, connection: Connection) {
+export const hook_connect_init = hook('connect_init', function (this: ConnectPlugin, connection: Connection) {
+  const config = configOf(this)
   const skip = skipReason(connection, config.allow)
   const st: ConnState = { skip }
   connection.notes[NOTE] = st
@@ -70,7 +82,7 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
 // system resolver's own timeouts. The lookup above answers it instead: one
 // lookup, not two, and the greeting waits at most [dns] timeout. Haraka's
 // names for the outcomes are kept (remote.host NXDOMAIN or DNSERROR).
-export const hook_lookup_rdns = hook('lookup_rdns', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_lookup_rdns = hook('lookup_rdns', async function (this: ConnectPlugin, connection: Connection) {
   const lookup = state(connection)?.ptrLookup
   if (!lookup) return undefined
   const ptr = await lookup
@@ -78,38 +90,38 @@ export const hook_lookup_rdns = hook('lookup_rdns', async function (this: Haraka
   return { retval: constants.ok, msg: host }
 })
 
-export const hook_connect = hook('connect', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_connect = hook('connect', async function (this: ConnectPlugin, connection: Connection) {
   const st = state(connection)
   if (!st) return undefined
   if (st.skip) {
     connection.results.add(this, { skip: st.skip, emit: true })
     return undefined
   }
-  const { own, shared } = config
+  const { own, shared } = configOf(this)
   const connections = st.counted ? await st.counted : undefined
-  const run = phaseRun(own, shared.main.monitor)
-  connectPhase(run, own, connections)
+  const run = new Session({ monitor: shared.main.monitor, connect: own, counters: processOf(this).counters }).connect(connections)
   return applyRun(run, { plugin: this, connection, results: connection.results, phase: 'connect', hook: 'connect', tagAll: shared.main.tag_all })
 })
 
 // G1F goes out at every MAIL FROM of the connection: a client that tries
 // again in the same session gets the same answer.
-export const hook_mail = hook('mail', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_mail = hook('mail', async function (this: ConnectPlugin, connection: Connection) {
   const st = state(connection)
   if (!st?.ptr || st.skip) return undefined
   const txn = connection.transaction
   if (!txn) return undefined
+  const config = configOf(this)
   if (skipReason(connection, config.allow)) return undefined
   const { own, shared } = config
-  const run = phaseRun(own, shared.main.monitor)
-  ptrPhase(run, own, await st.ptr)
+  const ptr = st.ptr
+  const run = await new Session({ monitor: shared.main.monitor, connect: own, counters: processOf(this).counters }).mail({ ptr: () => ptr })
   return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'connect', hook: 'mail', tagAll: shared.main.tag_all })
 })
 
 // Every way a connection ends (QUIT, reset, timeout, another plugin's
 // DENYDISCONNECT) runs Haraka's disconnect hooks; the count goes back down
 // here, once, and only if it went up.
-export const hook_disconnect = hook('disconnect', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_disconnect = hook('disconnect', async function (this: ConnectPlugin, connection: Connection) {
   const st = state(connection)
   if (!st?.counted || !st.store || !st.key) return undefined
   const counted = await st.counted

@@ -4,7 +4,8 @@
 // The message is kept once, as received, and scanned by the bundle's own
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
-import { Connection, HarakaPlugin, Next } from './lib/haraka/types'
+import { Connection, Next } from './lib/haraka/types'
+import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
 import { messageOf, releaseMessage, releaseOwner, startCapture } from './lib/haraka/message-capture'
 import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
@@ -12,22 +13,57 @@ import { clamdPing } from './lib/content/clamd'
 import { authenticate } from './lib/auth/authenticate'
 import { mailauthResolver } from './lib/dns/mailauth'
 import { spfFromHaraka } from './lib/haraka/spf-result'
-import { applyRun, phaseRun } from './lib/haraka/apply-run'
-import { dataPhase, parseBannedExtensions } from './lib/phases/data'
+import { applyRun } from './lib/haraka/apply-run'
+import { parseBannedExtensions } from './lib/phases/data'
+import { Session } from './lib/phases/session'
+import { PhaseRun } from './lib/phases/run'
 import { ScanThread } from './lib/content/scan-thread'
 
 // Registered by name, once for the bundle (registerCapabilities).
 export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
 
 const FILE = 'support-codes-data.ini'
-let config: PluginConfig<typeof FILE>
-let banned: { version: number; set: Set<string> } | undefined
-let thread: ScanThread | undefined
+/** What one instance of the plugin keeps. */
+class DataInstance {
+  readonly config: PluginConfig<typeof FILE>
+  readonly thread: ScanThread
+  // The connections open in this process, by id: a message is scanned on the
+  // thread only while another one is open, or when it is of [scan]
+  // in_place_max_bytes or more. With nothing else to serve, Haraka's thread
+  // would only wait for the scan, and the hand-over would add to the reply's
+  // delay; a large message still goes to the thread, so that a connection
+  // opened meanwhile is served.
+  readonly open = new Set<string>()
+  private banned: { version: number; set: Set<string> } | undefined
 
-export function register(this: HarakaPlugin): void {
+  constructor(plugin: DataPlugin) {
+    this.config = new PluginConfig(plugin, FILE)
+    this.thread = new ScanThread((level, message) => (level === 'warn' ? plugin.logwarn(message) : plugin.lognotice(message)))
+  }
+
+  bannedExtensions(): Set<string> {
+    const { config } = this
+    if (this.banned?.version === config.version) return this.banned.set
+    const set = parseBannedExtensions(config.lines('support-codes.banned_extensions'), (m) => config.report(m))
+    this.banned = { version: config.version, set }
+    return set
+  }
+}
+
+/** A Haraka instance of this plugin: what it keeps is made in register(). */
+interface DataPlugin extends SupportCodesPlugin {
+  supportCodesData?: DataInstance
+}
+
+function instanceOf(plugin: DataPlugin): DataInstance {
+  if (!plugin.supportCodesData) throw new Error(`${plugin.name}: a hook ran before register()`)
+  return plugin.supportCodesData
+}
+
+export function register(this: DataPlugin): void {
+  joinProcess(this)
   registerCapabilities(this)
-  config = new PluginConfig(this, FILE)
-  thread = new ScanThread((level, message) => (level === 'warn' ? this.logwarn(message) : this.lognotice(message)))
+  const { config } = (this.supportCodesData = new DataInstance(this))
   // Say at start, once, when the configured clamd does not answer, and what
   // happens to mail meanwhile.
   const { clamd, on_error } = config.own.virus
@@ -40,31 +76,16 @@ export function register(this: HarakaPlugin): void {
   }
 }
 
-function bannedExtensions(): Set<string> {
-  if (banned?.version === config.version) return banned.set
-  const set = parseBannedExtensions(config.lines('support-codes.banned_extensions'), (m) => config.report(m))
-  banned = { version: config.version, set }
-  return set
-}
-
 /** Messages larger than this are read back from Haraka's message stream instead of kept as they arrive. */
 const CAPTURE_MAX_BYTES = 64 * 1024 * 1024
 
-// The connections open in this process, by id: a message is scanned on the
-// thread only while another one is open, or when it is of [scan]
-// in_place_max_bytes or more. With nothing else to serve, Haraka's thread
-// would only wait for the scan, and the hand-over would add to the reply's
-// delay; a large message still goes to the thread, so that a connection
-// opened meanwhile is served.
-const open = new Set<string>()
-
-export function hook_connect_init(this: HarakaPlugin, next: Next, connection?: Connection): void {
-  if (connection?.uuid) open.add(connection.uuid)
+export function hook_connect_init(this: DataPlugin, next: Next, connection?: Connection): void {
+  if (connection?.uuid) this.supportCodesData?.open.add(connection.uuid)
   next()
 }
 
-export function hook_disconnect(this: HarakaPlugin, next: Next, connection?: Connection): void {
-  if (connection?.uuid) open.delete(connection.uuid)
+export function hook_disconnect(this: DataPlugin, next: Next, connection?: Connection): void {
+  if (connection?.uuid) this.supportCodesData?.open.delete(connection.uuid)
   try {
     // A transaction Haraka dropped without destroying its stream gives its bytes back here.
     if (connection) releaseOwner(connection)
@@ -75,42 +96,45 @@ export function hook_disconnect(this: HarakaPlugin, next: Next, connection?: Con
 }
 
 // At the DATA command: keep the message as it arrives (see lib/haraka/message-capture.ts).
-export const hook_data = hook('data', function (this: HarakaPlugin, connection: Connection) {
+export const hook_data = hook('data', function (this: DataPlugin, connection: Connection) {
   const txn = connection.transaction
-  if (txn && !skipReason(connection, config.allow)) startCapture(txn as unknown as Parameters<typeof startCapture>[0], CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes, connection)
+  const { config } = instanceOf(this)
+  if (txn && !skipReason(connection, config.allow)) startCapture(txn, CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes, connection)
   return undefined
 })
 
-export const hook_data_post = hook('data_post', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_data_post = hook('data_post', async function (this: DataPlugin, connection: Connection) {
   const txn = connection.transaction
   if (!txn) return undefined
+  const self = instanceOf(this)
+  const { config, open } = self
   const skip = skipReason(connection, config.allow)
   if (skip) {
     txn.results.add(this, { skip, emit: true })
     return undefined
   }
   const { own, shared } = config
-  const header = (txn as unknown as { header: { get_all(name: string): string[] } }).header
-  const run = phaseRun(own, shared.main.monitor)
+  const session = new Session({ monitor: shared.main.monitor, data: own, counters: processOf(this).counters })
   // SPF and DMARC may still read the message after a refusal (see dataPhase).
   let reading: Promise<unknown> | undefined
-  const scanner = thread
+  const scanner = self.thread
+  let run: PhaseRun
   try {
-    await dataPhase(run, own, {
+    run = await session.data({
       // The Received header Haraka has just added carries this transaction's id: not counted.
-      received: header.get_all('Received').filter((v) => !v.includes(txn.uuid)),
+      received: txn.header.get_all('Received').filter((v) => !v.includes(txn.uuid)),
       self: [config.hostname()],
-      raw: () => messageOf(txn as unknown as Parameters<typeof messageOf>[0], connection),
-      banned: bannedExtensions(),
-      scan: scanner && ((raw, settings) => scanner.facts(raw, settings, {
+      raw: () => messageOf(txn, connection),
+      banned: self.bannedExtensions(),
+      scan: (raw, settings) => scanner.facts(raw, settings, {
         minBytes: open.size > 1 ? own.scan.thread_min_bytes : 0,
         forceBytes: own.scan.in_place_max_bytes,
         timeoutMs: own.scan.timeout * 1000,
-      })),
+      }),
       authenticate: (raw) => (reading = authenticate({
         raw,
         ip: connection.remote.ip,
-        helo: (connection as unknown as { hello?: { host?: string } }).hello?.host ?? '',
+        helo: connection.hello?.host ?? '',
         mailFrom: txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : '',
         mta: config.hostname(),
         resolver: mailauthResolver(shared.dns.servers, shared.dns.timeout, shared.dns.cache_ttl),

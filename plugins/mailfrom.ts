@@ -1,27 +1,39 @@
 // support-codes/mailfrom: checks at MAIL FROM, in order: G34 (null sender),
 // G29 (messages per sender mailbox); see lib/phases/mailfrom.ts. Accepted
 // messages are counted for G29 when the queue takes them.
-import { HarakaPlugin, Address, Connection } from './lib/haraka/types'
+import { Address, Connection } from './lib/haraka/types'
+import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
 import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
-import { applyRun, phaseRun } from './lib/haraka/apply-run'
-import { mailfromPhase, senderKey } from './lib/phases/mailfrom'
+import { applyRun } from './lib/haraka/apply-run'
+import { senderKey } from './lib/phases/mailfrom'
+import { Session } from './lib/phases/session'
 import { countOne, recentCount } from './lib/store/rate-window'
 
 // Registered by name, once for the bundle (registerCapabilities).
 export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
 
 const FILE = 'support-codes-mailfrom.ini'
-let config: PluginConfig<typeof FILE>
-
-export function register(this: HarakaPlugin): void {
-  registerCapabilities(this)
-  config = new PluginConfig(this, FILE)
+/** A Haraka instance of this plugin: its settings are read in register(). */
+interface MailfromPlugin extends SupportCodesPlugin {
+  supportCodesConfig?: PluginConfig<typeof FILE>
 }
 
-export const hook_mail = hook('mail', async function (this: HarakaPlugin, connection: Connection, params: Address[]) {
+function configOf(plugin: MailfromPlugin): PluginConfig<typeof FILE> {
+  if (!plugin.supportCodesConfig) throw new Error(`${plugin.name}: a hook ran before register()`)
+  return plugin.supportCodesConfig
+}
+
+export function register(this: MailfromPlugin): void {
+  joinProcess(this)
+  registerCapabilities(this)
+  this.supportCodesConfig = new PluginConfig(this, FILE)
+}
+
+export const hook_mail = hook('mail', async function (this: MailfromPlugin, connection: Connection, params: Address[]) {
   const txn = connection.transaction
   if (!txn) return undefined
+  const config = configOf(this)
   const { shared, own } = config
   const skip = skipReason(connection, config.allow)
   if (skip) {
@@ -29,20 +41,22 @@ export const hook_mail = hook('mail', async function (this: HarakaPlugin, connec
     return undefined
   }
   const from = params[0]
-  const run = phaseRun(own, shared.main.monitor)
-  await mailfromPhase(run, own, {
-    sender: !from || from.isNull() ? '' : from.address,
-    recent: (key) => recentCount(config.store(), key, own.sender_rate.period).catch((err: unknown) => {
-      connection.logdebug(this, `sender_rate not checked: ${String(err)}`)
-      return undefined
-    }),
+  const run = await new Session({ monitor: shared.main.monitor, mailfrom: own, counters: processOf(this).counters }).mail({
+    mailfrom: {
+      sender: !from || from.isNull() ? '' : from.address,
+      recent: (key) => recentCount(config.store(), key, own.sender_rate.period).catch((err: unknown) => {
+        connection.logdebug(this, `sender_rate not checked: ${String(err)}`)
+        return undefined
+      }),
+    },
   })
   return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'mailfrom', hook: 'mail', tagAll: shared.main.tag_all })
 })
 
 // Counted when the message is accepted (the queue said OK), not per attempt.
-export const hook_queue_ok = hook('queue_ok', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_queue_ok = hook('queue_ok', async function (this: MailfromPlugin, connection: Connection) {
   const txn = connection.transaction
+  const config = configOf(this)
   const { own } = config
   if (!txn || own.sender_rate.limit <= 0 || skipReason(connection, config.allow)) return undefined
   const from = txn.mail_from

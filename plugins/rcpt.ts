@@ -3,18 +3,19 @@
 // callout), GE (sender blocked by the recipient), G30 (mailbox rate).
 // Lookups that do not depend on the recipient start early (DNS lists at
 // connect, the sender's MX at MAIL FROM) so RCPT rarely waits.
-import { Address, Connection, HarakaPlugin } from './lib/haraka/types'
-import { decide, hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { Address, Connection } from './lib/haraka/types'
+import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
+import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
-import { isMonitor } from './lib/config/settings'
 import { isUnlistable, ZoneResult } from './lib/lists/dnsbl'
 import { clientKey } from './lib/config/netlist'
 import { ZoneHealth } from './lib/lists/dnsbl-health'
 import { countOne, recentCount } from './lib/store/rate-window'
 import { gatherSenderMx, SenderMxFacts } from './lib/checks/sender-mx'
 import { Callout } from './lib/callout/callout'
-import { applyRun, phaseRun } from './lib/haraka/apply-run'
-import { calloutVia, keys, lookupZones, rcptLists, RcptLists, rcptPhase } from './lib/phases/rcpt'
+import { applyRun } from './lib/haraka/apply-run'
+import { calloutVia, keys, lookupZones, rcptLists, RcptLists } from './lib/phases/rcpt'
+import { Session } from './lib/phases/session'
 
 // Registered by name, once for the bundle (registerCapabilities).
 export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
@@ -23,9 +24,6 @@ const FILE = 'support-codes-rcpt.ini'
 const NOTE = 'support_codes_rcpt'
 const FIRST_SEEN_EXTRA = 30 * 86400
 
-let config: PluginConfig<typeof FILE>
-let health: ZoneHealth
-
 /** What the plugin builds from its settings and list files, rebuilt on reload. */
 interface Derived extends RcptLists {
   version: number
@@ -33,41 +31,64 @@ interface Derived extends RcptLists {
   calloutSig: string
   zonesSig: string
 }
-let derived: Derived | undefined
 
-function current(): Derived {
-  if (derived?.version === config.version) return derived
-  const { own } = config
-  const lists = rcptLists(own, config.extra, (name) => config.lines(name), (m) => config.report(m))
-  const old = derived
-  const { timeout, max_per_server, max_per_client, max_queue } = own.callout
-  const calloutSig = JSON.stringify([config.hostname(), timeout, max_per_server, max_per_client, max_queue])
-  const zonesSig = JSON.stringify([lists.zones.map((z) => z.zone), own.dnsbl.recheck])
-  derived = {
-    ...lists,
-    version: config.version,
-    // One Callout (and its per-server limits) for as long as its settings hold.
-    callout: old && old.calloutSig === calloutSig
-      ? old.callout
-      : new Callout({ helo: config.hostname(), timeoutMs: timeout * 1000, maxPerServer: max_per_server, maxPerClient: max_per_client, maxQueue: max_queue }),
-    calloutSig,
-    zonesSig,
+/** What one instance of the plugin keeps: its settings, the DNS lists' health, and what it builds from both. */
+class RcptInstance {
+  readonly config: PluginConfig<typeof FILE>
+  readonly health: ZoneHealth
+  private derived: Derived | undefined
+
+  constructor(plugin: RcptPlugin) {
+    // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
+    const config = new PluginConfig(plugin, FILE, (own) => own.dnsbl.zones)
+    this.config = config
+    this.health = new ZoneHealth(() => config.dnsUncached(), { loginfo: (m) => plugin.loginfo(m), logwarn: (m) => plugin.logwarn(m) })
+    this.current()
   }
-  if (old?.zonesSig !== zonesSig) health.watch(lists.zones, own.dnsbl.recheck)
-  return derived
+
+  current(): Derived {
+    const { config } = this
+    if (this.derived?.version === config.version) return this.derived
+    const { own } = config
+    const lists = rcptLists(own, config.extra, (name) => config.lines(name), (m) => config.report(m))
+    const old = this.derived
+    const { timeout, max_per_server, max_per_client, max_queue } = own.callout
+    const calloutSig = JSON.stringify([config.hostname(), timeout, max_per_server, max_per_client, max_queue])
+    const zonesSig = JSON.stringify([lists.zones.map((z) => z.zone), own.dnsbl.recheck])
+    this.derived = {
+      ...lists,
+      version: config.version,
+      // One Callout (and its per-server limits) for as long as its settings hold.
+      callout: old && old.calloutSig === calloutSig
+        ? old.callout
+        : new Callout({ helo: config.hostname(), timeoutMs: timeout * 1000, maxPerServer: max_per_server, maxPerClient: max_per_client, maxQueue: max_queue }),
+      calloutSig,
+      zonesSig,
+    }
+    if (old?.zonesSig !== zonesSig) this.health.watch(lists.zones, own.dnsbl.recheck)
+    return this.derived
+  }
 }
 
-export function register(this: HarakaPlugin): void {
+/** A Haraka instance of this plugin: what it keeps is made in register(). */
+interface RcptPlugin extends SupportCodesPlugin {
+  supportCodesRcpt?: RcptInstance
+}
+
+function instanceOf(plugin: RcptPlugin): RcptInstance {
+  if (!plugin.supportCodesRcpt) throw new Error(`${plugin.name}: a hook ran before register()`)
+  return plugin.supportCodesRcpt
+}
+
+export function register(this: RcptPlugin): void {
+  joinProcess(this)
   registerCapabilities(this)
-  // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
-  config = new PluginConfig(this, FILE, (own) => own.dnsbl.zones)
-  health = new ZoneHealth(() => config.dnsUncached(), { loginfo: (m) => this.loginfo(m), logwarn: (m) => this.logwarn(m) })
-  current()
+  this.supportCodesRcpt = new RcptInstance(this)
   this.register_hook('data_post', 'held_recipients', 50)
 }
 
-export function shutdown(): void {
-  health?.stop()
+export function shutdown(this: RcptPlugin): void {
+  this.supportCodesRcpt?.health.stop()
 }
 
 interface ConnState {
@@ -83,7 +104,8 @@ interface ConnState {
 
 interface TxnState {
   senderMx?: Promise<SenderMxFacts | undefined>
-  held: string[]
+  /** The transaction's recipients, through the session driver: it keeps those held until DATA. */
+  session?: Session
 }
 
 function connState(connection: Connection): ConnState | undefined {
@@ -95,7 +117,7 @@ function txnState(connection: Connection): TxnState | undefined {
   if (!txn) return undefined
   let st = txn.notes[NOTE] as TxnState | undefined
   if (!st) {
-    st = { held: [] }
+    st = {}
     txn.notes[NOTE] = st
   }
   return st
@@ -103,14 +125,15 @@ function txnState(connection: Connection): TxnState | undefined {
 
 // DNS list lookups and the first-seen record start as soon as the client's
 // address is known, in parallel.
-export const hook_connect_init = hook('connect_init', function (this: HarakaPlugin, connection: Connection) {
+export const hook_connect_init = hook('connect_init', function (this: RcptPlugin, connection: Connection) {
+  const { config, health } = instanceOf(this)
   const ip = connection.remote.ip
   const prefix = config.shared.store.ipv6_prefix
   const st: ConnState = { ip, prefix, client: clientKey(ip, prefix), skip: skipReason(connection, config.allow) }
   connection.notes[NOTE] = st
   if (st.skip) return undefined
   const { own } = config
-  const d = current()
+  const d = instanceOf(this).current()
   const dns = config.dns()
   const zones = isUnlistable(ip) ? [] : d.zones.filter((z) => health.enabled(z.zone))
   if (zones.length) {
@@ -130,34 +153,38 @@ export const hook_connect_init = hook('connect_init', function (this: HarakaPlug
 })
 
 // The sender's MX hosts are looked up once per transaction, from MAIL FROM on.
-export const hook_mail = hook('mail', function (this: HarakaPlugin, connection: Connection, params: Address[]) {
+export const hook_mail = hook('mail', function (this: RcptPlugin, connection: Connection, params: Address[]) {
   const st = txnState(connection)
   const from = params[0]
   if (!st || !from || from.isNull() || !from.host || connState(connection)?.skip) return undefined
+  const self = instanceOf(this)
+  const { config } = self
   const { own } = config
-  const d = current()
+  const d = self.current()
   if (own.sender_mx.enabled && d.mxList.size) {
     st.senderMx = gatherSenderMx(from.host.toLowerCase(), from.address, config.dns(), d.mxList.hasAddresses).catch(() => undefined)
   }
   return undefined
 })
 
-export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connection: Connection, params: Address[]) {
+export const hook_rcpt = hook('rcpt', async function (this: RcptPlugin, connection: Connection, params: Address[]) {
   const txn = connection.transaction
   const cst = connState(connection)
   const tst = txnState(connection)
   const rcpt = params[0]
   if (!txn || !cst || !tst || !rcpt) return undefined
+  const self = instanceOf(this)
+  const { config } = self
   const skip = cst.skip ?? skipReason(connection, config.allow)
   if (skip) {
     txn.results.add(this, { skip, emit: true })
     return undefined
   }
   const { own, shared } = config
-  const d = current()
+  const d = self.current()
   const store = config.store()
-  const run = phaseRun(own, shared.main.monitor)
-  await rcptPhase(run, own, d, {
+  tst.session ??= new Session({ monitor: shared.main.monitor, rcpt: { own, lists: d }, counters: processOf(this).counters })
+  const run = await tst.session.rcpt({
     ip: cst.ip,
     ipv6Prefix: cst.prefix,
     sender: txn.mail_from && !txn.mail_from.isNull() ? txn.mail_from.address : '',
@@ -174,7 +201,6 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
   })
   for (const step of run.steps) {
     if (!step.held) continue
-    tst.held.push(rcpt.address)
     txn.results.add(this, { msg: `recipients: ${rcpt.address} unknown; refusal held until DATA` })
   }
   return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'rcpt', hook: 'rcpt', tagAll: shared.main.tag_all })
@@ -182,15 +208,17 @@ export const hook_rcpt = hook('rcpt', async function (this: HarakaPlugin, connec
 
 // Recipients accepted and refused (by any plugin) per client IP, for the
 // "untrusted" part of G28.
-export const hook_rcpt_ok = hook('rcpt_ok', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_rcpt_ok = hook('rcpt_ok', async function (this: RcptPlugin, connection: Connection) {
   const cst = connState(connection)
+  const { config } = instanceOf(this)
   if (!cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
   await countOne(config.store(), keys.ipRcptOk(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
-export const hook_deny = hook('deny', async function (this: HarakaPlugin, connection: Connection, params: unknown[]) {
+export const hook_deny = hook('deny', async function (this: RcptPlugin, connection: Connection, params: unknown[]) {
   const cst = connState(connection)
+  const { config } = instanceOf(this)
   if (params?.[5] !== 'rcpt' || !cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
   await countOne(config.store(), keys.ipRcptRefused(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
   return undefined
@@ -198,9 +226,10 @@ export const hook_deny = hook('deny', async function (this: HarakaPlugin, connec
 
 // Accepted messages are counted when the queue takes them: per client IP
 // (G28) and per recipient mailbox (G30).
-export const hook_queue_ok = hook('queue_ok', async function (this: HarakaPlugin, connection: Connection) {
+export const hook_queue_ok = hook('queue_ok', async function (this: RcptPlugin, connection: Connection) {
   const cst = connState(connection)
   const txn = connection.transaction
+  const { config } = instanceOf(this)
   if (!cst || !txn || cst.skip || skipReason(connection, config.allow)) return undefined
   const { own } = config
   const store = config.store()
@@ -215,16 +244,13 @@ export const hook_queue_ok = hook('queue_ok', async function (this: HarakaPlugin
 
 // G8/G9 held until DATA ([recipients] at=data): the whole message is refused,
 // naming the first unknown recipient, so the directory cannot be harvested
-// one RCPT at a time. Registered to run after the data plugin's checks, last
-// in the DATA phase as the checks are listed.
-export const held_recipients = hook('data_post', function (this: HarakaPlugin, connection: Connection) {
+// one RCPT at a time; each held verdict is decided by its own check's
+// settings (phases/session.ts). Registered to run after the data plugin's
+// checks, last in the DATA phase as the checks are listed.
+export const held_recipients = hook('data_post', async function (this: RcptPlugin, connection: Connection) {
   const txn = connection.transaction
   const tst = txn?.notes[NOTE] as TxnState | undefined
-  if (!txn || !tst?.held.length) return undefined
-  const { own, shared } = config
-  return decide({
-    plugin: this, connection, results: txn.results, phase: 'data', hook: 'data_post', check: 'recipients',
-    verdict: { id: 'G8/G9', vars: { email: tst.held[0] }, reason: `unknown recipients: ${tst.held.join(', ')}` },
-    monitor: isMonitor(own.recipients, shared.main.monitor), tagAll: shared.main.tag_all,
-  })
+  if (!txn || !tst?.session?.heldRecipients().length) return undefined
+  const run = await tst.session.data()
+  return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'data', hook: 'data_post', tagAll: instanceOf(this).config.shared.main.tag_all })
 })

@@ -64,7 +64,7 @@ export function readSettings<F extends FileName>(file: F, raw: Raw): {
   problems: Problem[]
   extra: Record<string, Record<string, unknown>>
 } {
-  const schema = SCHEMA[file] as unknown as Record<string, Record<string, Spec>>
+  const schema: Readonly<Record<string, Readonly<Record<string, Spec>>>> = SCHEMA[file]
   const problems: Problem[] = []
   const out: Record<string, Record<string, unknown>> = {}
   const extra: Record<string, Record<string, unknown>> = {}

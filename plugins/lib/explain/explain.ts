@@ -1,7 +1,8 @@
 // `support-codes explain`: one message and its envelope through the same
-// phase functions and catalog as the four plugins, offline from Haraka:
-// the DNS lookups, callouts and clamd scans are made as the server would
-// make them, the counter store is read and never written.
+// session driver (phases/session.ts) and catalog as the four plugins,
+// offline from Haraka: explain gathers the facts from files and the command
+// line, the DNS lookups, callouts and clamd scans are made as the server
+// would make them, the counter store is read and never written.
 import { authenticate } from '../auth/authenticate'
 import { mailauthResolver } from '../dns/mailauth'
 import { Callout } from '../callout/callout'
@@ -11,13 +12,13 @@ import { isUnlistable } from '../lists/dnsbl'
 import { ZoneHealth } from '../lists/dnsbl-health'
 import { Phase } from '../codes/catalog'
 import { readHeaderBlock } from '../mime/headers'
-import { connectPhase, gatherPtr, ptrPhase } from '../phases/connect'
-import { dataPhase, parseBannedExtensions } from '../phases/data'
-import { phaseRun } from '../haraka/apply-run'
-import { mailfromPhase } from '../phases/mailfrom'
+import { gatherPtr } from '../phases/connect'
+import { parseBannedExtensions } from '../phases/data'
 import { clientKey } from '../config/netlist'
-import { calloutVia, keys, lookupZones, rcptLists, rcptPhase } from '../phases/rcpt'
+import { calloutVia, keys, lookupZones, rcptLists } from '../phases/rcpt'
 import { PhaseRun, Step } from '../phases/run'
+import { Session } from '../phases/session'
+import { skipFor } from '../phases/skip'
 import { recentCount } from '../store/rate-window'
 import { renderVerdict } from '../codes/render'
 import { MemoryStore } from '../store/memory'
@@ -88,8 +89,8 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
   const stages: Stage[] = []
   const ip = input.ip
 
-  const stage = (name: StageName, run: PhaseRun, phase: Phase, rcpt?: string): Stage => {
-    const steps = run.steps.map((s): StepReport => (s.verdict ? { ...s, line: renderVerdict(s.verdict, s.held ? 'data' : phase, { tagAll }).line } : { ...s }))
+  const stage = (name: StageName, run: PhaseRun, rcpt?: string): Stage => {
+    const steps = run.steps.map((s): StepReport => (s.verdict ? { ...s, line: renderVerdict(s.verdict, s.phase ?? run.phase ?? 'data', { tagAll }).line } : { ...s }))
     const stop = run.stop ? steps[run.steps.indexOf(run.stop)] : undefined
     const st: Stage = { name, rcpt, steps, line: stop?.line, warnings: run.warnings }
     stages.push(st)
@@ -99,7 +100,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
   const on = cfg.enabled
   if (on.size < 4) notes.push(`plugins: ${on.size ? [...on].map((p) => `support-codes/${p}`).join(', ') : 'none of the bundle\'s'} in config/plugins; the others' checks are not run`)
   const relaying = input.relaying || (cfg.relayAcl?.has(ip) ?? false)
-  const skip = relaying ? 'relaying' : cfg.data.allow.size && cfg.data.allow.has(ip) ? 'allow list' : undefined
+  const skip = skipFor({ ip, relaying, authenticated: false }, cfg.data.allow)
   if (skip) {
     cfg.close()
     return { skip, stages, outcome: { accepted: input.to }, notes }
@@ -130,37 +131,46 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
   const done = (name: StageName): boolean => input.stopAfter === name
   const runs = (name: StageName): boolean => input.only === undefined || input.only === name
   const accepted: string[] = []
+  // A stage explain does not run (--only): as though its checks had passed.
+  const none = (phase: Phase): PhaseRun => new PhaseRun(() => false, phase)
+  const connect = cfg.connect.own
+  const mailfrom = cfg.mailfrom.own
+  const rcptCfg = cfg.rcpt
+  const own = rcptCfg.own
+  // Problems with the rcpt plugin's list files are noted where the server would meet them: at RCPT.
+  const listProblems: string[] = []
+  const lists = rcptLists(own, rcptCfg.extra, (n) => rcptCfg.lines(n), (m) => listProblems.push(m))
+  const data = cfg.data.own
+  // The plugins the node enables, each with its settings, in one session as the server runs them.
+  const session = new Session({
+    monitor: shared.main.monitor,
+    connect: on.has('connect') ? connect : undefined,
+    mailfrom: on.has('mailfrom') ? mailfrom : undefined,
+    rcpt: on.has('rcpt') ? { own, lists } : undefined,
+    data: on.has('data') ? data : undefined,
+  })
   try {
     // connect: G2
-    const connect = cfg.connect.own
-    let run = phaseRun(connect, shared.main.monitor)
-    if (runs('connect') && on.has('connect') && connect.concurrency.max > 0) connectPhase(run, connect, counters.connections ?? 1)
-    let st = stage('connect', run, 'connect')
+    let run = runs('connect') ? session.connect(counters.connections ?? 1) : none('connect')
+    let st = stage('connect', run)
     if (st.line) return { stages, outcome: { refused: st.line, stage: 'connect' }, notes }
     if (done('connect')) return { stages, outcome: { accepted }, notes }
 
     // MAIL FROM: G1F (connect plugin), then G34, G29 (mailfrom plugin)
-    run = phaseRun(connect, shared.main.monitor)
-    if (runs('MAIL FROM') && on.has('connect') && connect.ptr.enabled) ptrPhase(run, connect, await gatherPtr(dns, ip, dns.ptr(ip), connect.ptr.fcrdns))
-    const mailfrom = cfg.mailfrom.own
     const recent = (key: string, period: number): Promise<number | undefined> => {
       const given = counterFor(key, ip, counters)
       return given !== undefined ? Promise.resolve(given) : recentCount(store, key, period).catch(() => undefined)
     }
-    if (runs('MAIL FROM') && !run.stop && on.has('mailfrom')) {
-      const more = phaseRun(mailfrom, shared.main.monitor)
-      await mailfromPhase(more, mailfrom, { sender: input.from, recent: (key) => recent(key, mailfrom.sender_rate.period) })
-      run.steps.push(...more.steps)
-      run.stop = more.stop
-    }
-    st = stage('MAIL FROM', run, run.stop?.check === 'ptr' ? 'connect' : 'mailfrom')
+    run = !runs('MAIL FROM') ? none('mailfrom') : await session.mail({
+      ptr: () => gatherPtr(dns, ip, dns.ptr(ip), connect.ptr.fcrdns),
+      mailfrom: { sender: input.from, recent: (key) => recent(key, mailfrom.sender_rate.period) },
+    })
+    st = stage('MAIL FROM', run)
     if (st.line) return { stages, outcome: { refused: st.line, stage: 'MAIL FROM' }, notes }
     if (done('MAIL FROM')) return { stages, outcome: { accepted }, notes }
 
     // RCPT TO, each recipient
-    const rcptCfg = cfg.rcpt
-    const own = rcptCfg.own
-    const lists = rcptLists(own, rcptCfg.extra, (n) => rcptCfg.lines(n), (m) => notes.push(m))
+    notes.push(...listProblems)
     let zones = !on.has('rcpt') || !runs('RCPT TO') || isUnlistable(ip) ? [] : lists.zones
     if (on.has('rcpt') && lists.zones.length && !zones.length) notes.push(`dnsbl: ${ip} is a private or local address; no zone is asked`)
     // The server switches off a zone that fails its RFC 5782 test; so does explain.
@@ -181,20 +191,17 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
       // Never seen: this connection would be the first.
       return first === undefined ? 0 : Math.max(0, (Date.now() - Number(first)) / 1000)
     }
-    const held: string[] = []
     // Alone, DATA still needs to know which recipients were held for it.
     const rcptRuns = runs('RCPT TO') || (input.only === 'DATA' && own.recipients.at === 'data')
     for (const address of input.to) {
-      run = phaseRun(own, shared.main.monitor)
-      if (rcptRuns && on.has('rcpt')) await rcptPhase(run, own, lists, {
+      run = !rcptRuns ? none('rcpt') : await session.rcpt({
         ip, sender: input.from, address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(),
         dnsbl, ipAge, recent, senderMx, ipv6Prefix: shared.store.ipv6_prefix,
         callout: calloutVia(store, own, lists, dns, callout, clientKey(ip, shared.store.ipv6_prefix)),
       })
-      st = stage('RCPT TO', run, 'rcpt', address)
+      st = stage('RCPT TO', run, address)
       if (st.line) continue
       accepted.push(address)
-      if (run.steps.some((s) => s.held)) held.push(address)
     }
     if (done('RCPT TO')) return { stages, outcome: { accepted }, notes }
     if (!accepted.length) {
@@ -203,9 +210,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
     }
 
     // DATA: the data plugin, then the held G8/G9 of the rcpt plugin
-    const data = cfg.data.own
-    run = phaseRun(data, shared.main.monitor)
-    if (on.has('data')) await dataPhase(run, data, {
+    run = await session.data({
       received: receivedHeaders(input.message),
       self: [cfg.data.hostname()],
       raw: async () => input.message,
@@ -216,13 +221,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
         maxLookupsMs: shared.dns.timeout * 3000,
       }),
     })
-    if (!run.stop && held.length && on.has('rcpt')) {
-      const monitor = phaseRun(own, shared.main.monitor)
-      monitor.fire('recipients', { id: 'G8/G9', vars: { email: held[0] }, reason: `unknown recipients: ${held.join(', ')}` }, `held until DATA: ${held.join(', ')}`)
-      run.steps.push(...monitor.steps)
-      run.stop = monitor.stop
-    }
-    st = stage('DATA', run, 'data')
+    st = stage('DATA', run)
     if (st.line) return { stages, outcome: { refused: st.line, stage: 'DATA' }, notes }
     return { stages, outcome: { accepted }, notes }
   } finally {

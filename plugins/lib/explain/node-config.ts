@@ -4,10 +4,11 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { HarakaConfig, HarakaPlugin } from '../haraka/types'
+import { HarakaConfig } from '../haraka/types'
 import { PACKAGE_ROOT } from '../config/paths'
 import { netList, NetList } from '../config/netlist'
 import { PluginConfig } from '../haraka/plugin-config'
+import { BundleProcess, SupportCodesPlugin } from '../haraka/process'
 
 export interface NodeConfig {
   connect: PluginConfig<'support-codes-connect.ini'>
@@ -75,7 +76,9 @@ export function loadNodeConfig(dir: string | undefined): NodeConfig {
   if (dir) cfg.overrides_path = path.resolve(dir)
   const me = readMe(dir)
   const quiet = (): void => undefined
-  const plugin: HarakaPlugin = {
+  // Its own shared parts: every problem with the files is named in this reading.
+  const plugin: SupportCodesPlugin = {
+    supportCodes: new BundleProcess(),
     name: 'support-codes explain',
     config: {
       module_config: () => cfg,
@@ -87,7 +90,7 @@ export function loadNodeConfig(dir: string | undefined): NodeConfig {
     loginfo: quiet,
     lognotice: quiet,
     logdebug: quiet,
-  } as unknown as HarakaPlugin
+  }
   const node: NodeConfig = {
     connect: new PluginConfig(plugin, 'support-codes-connect.ini', undefined, false),
     mailfrom: new PluginConfig(plugin, 'support-codes-mailfrom.ini', undefined, false),

@@ -5,7 +5,6 @@ import { Phase } from '../codes/catalog'
 import { Connection, HarakaPlugin, ResultStore } from './types'
 import { HookPhase } from './reply'
 import { decide, Outcome } from './hook'
-import { isMonitor } from '../config/settings'
 import { PhaseRun } from '../phases/run'
 
 export interface ApplyArgs {
@@ -27,14 +26,8 @@ export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
   if (passed.length) a.results.add(a.plugin, { pass: passed })
   for (const step of run.steps) {
     if (step.held || !step.verdict) continue
-    const out = decide({ ...a, check: step.check, verdict: step.verdict, monitor: step.monitor === true })
+    const out = decide({ ...a, phase: step.phase ?? a.phase, check: step.check, verdict: step.verdict, monitor: step.monitor === true })
     if (step === run.stop) outcome = out
   }
   return outcome
-}
-
-/** A run whose checks are in monitor mode per their section's monitor key or [main] monitor. */
-export function phaseRun(own: object, globalMonitor: boolean): PhaseRun {
-  const sections = own as Record<string, { monitor?: boolean } | undefined>
-  return new PhaseRun((check) => isMonitor(sections[check] ?? {}, globalMonitor))
 }

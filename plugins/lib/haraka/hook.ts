@@ -2,11 +2,12 @@
 // that calls next() exactly once whatever happens, the skip rules, and the one
 // path from a check's verdict to results, log and reply.
 import { Phase } from '../codes/catalog'
-import { countCode, countFailOpen } from '../codes/counters'
 import { Connection, HarakaPlugin, Next, ResultStore } from './types'
 import { harakaReply, HarakaReply, HookPhase } from './reply'
 import { NetList } from '../config/netlist'
 import { renderVerdict, Verdict } from '../codes/render'
+import { skipFor } from '../phases/skip'
+import { SupportCodesPlugin, processOf } from './process'
 
 export type Outcome = HarakaReply | undefined
 
@@ -20,11 +21,11 @@ function describe(err: unknown): string {
  * through) when the body throws or rejects. A rejected promise that reached
  * Haraka would end the process.
  */
-export function hook<A extends unknown[]>(
+export function hook<P extends SupportCodesPlugin, A extends unknown[]>(
   label: string,
-  body: (this: HarakaPlugin, ...args: A) => Promise<Outcome> | Outcome,
-): (this: HarakaPlugin, next: Next, ...args: A) => void {
-  return function (this: HarakaPlugin, next: Next, ...args: A): void {
+  body: (this: P, ...args: A) => Promise<Outcome> | Outcome,
+): (this: P, next: Next, ...args: A) => void {
+  return function (this: P, next: Next, ...args: A): void {
     let done = false
     const finish = (outcome?: Outcome): void => {
       if (done) return
@@ -38,7 +39,7 @@ export function hook<A extends unknown[]>(
     }
     const fail = (err: unknown): void => {
       try {
-        this.logerror(`${label} failed, letting the mail through [fail-open bug #${countFailOpen('bug')}]: ${describe(err)}`)
+        this.logerror(`${label} failed, letting the mail through [fail-open bug #${processOf(this).counters.countFailOpen('bug')}]: ${describe(err)}`)
       } catch {
         // logging must not stop next() from being called
       }
@@ -57,10 +58,7 @@ export function hook<A extends unknown[]>(
 
 /** Why a client skips every check, or undefined when it does not. */
 export function skipReason(connection: Connection, allow: NetList): string | undefined {
-  if (connection.relaying) return 'relaying'
-  if (connection.notes?.auth_user) return 'authenticated'
-  if (allow.size && allow.has(connection.remote.ip)) return 'allow list'
-  return undefined
+  return skipFor({ ip: connection.remote.ip, relaying: connection.relaying, authenticated: Boolean(connection.notes?.auth_user) }, allow)
 }
 
 export interface DecideArgs {
@@ -84,7 +82,7 @@ export function decide(a: DecideArgs): Outcome {
   const { entry, text, line, missing } = renderVerdict(a.verdict, a.phase, { tagAll: a.tagAll })
   // A bug of the check, not the sender's doing: the row's fixed text still goes out, and the log says why.
   if (missing.length) a.connection.logerror(a.plugin, `${a.check}: no value for ${missing.join(', ')}; the row's fixed text was used`)
-  const count = countCode(entry.id, a.monitor)
+  const count = processOf(a.plugin).counters.countCode(entry.id, a.monitor)
   const why = a.verdict.reason ? ` (${a.verdict.reason})` : ''
   if (a.monitor) {
     a.results.add(a.plugin, { msg: `monitor ${a.check}: ${line}`, emit: true })
@@ -100,16 +98,15 @@ export function decide(a: DecideArgs): Outcome {
 /** The plugin method registerCapabilities() names; each plugin exports hook_capabilities under it. */
 export const CAPABILITIES_METHOD = 'support_codes_capabilities'
 
-let capabilitiesBy: string | undefined
-
 /**
  * Registers hook_capabilities for the first of the bundle's plugins loaded in
  * this process only: every one of them can advertise the extension alone,
  * and with all four EHLO would run the same hook four times.
  */
-export function registerCapabilities(plugin: HarakaPlugin): void {
-  if (capabilitiesBy !== undefined && capabilitiesBy !== plugin.name) return
-  capabilitiesBy = plugin.name
+export function registerCapabilities(plugin: SupportCodesPlugin): void {
+  const shared = processOf(plugin)
+  if (shared.capabilitiesBy !== undefined && shared.capabilitiesBy !== plugin.name) return
+  shared.capabilitiesBy = plugin.name
   plugin.register_hook('capabilities', CAPABILITIES_METHOD)
 }
 

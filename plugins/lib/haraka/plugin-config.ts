@@ -2,19 +2,19 @@
 // the package's config/ holds the defaults, the node's config/ overrides
 // them key by key, and a change to either file is picked up without a
 // restart (haraka-config's reload callback).
-import { HarakaConfig, HarakaPlugin } from './types'
+import { HarakaConfig } from './types'
+import { SupportCodesPlugin, processOf } from './process'
 import { netList, NetList } from '../config/netlist'
 import { PACKAGE_ROOT } from '../config/paths'
 import { FileName, SHARED_FILE, SettingsOf } from '../config/schema'
 import { readSettings } from '../config/settings'
-import { CounterStore, getStore, redisEndpoint } from '../store'
+import { CounterStore, redisEndpoint } from '../store'
 import { RedisEndpoint } from '../store/redis'
 import { Dns, getDns } from '../dns/resolver'
 
 // A bad value is named once per process, not on every reload or connection.
-const reported = new Set<string>()
-
-function reportOnce(plugin: HarakaPlugin, message: string): void {
+function reportOnce(plugin: SupportCodesPlugin, message: string): void {
+  const reported = processOf(plugin).reported
   if (reported.has(message)) return
   reported.add(message)
   plugin.logerror(message)
@@ -43,7 +43,7 @@ export class PluginConfig<F extends FileName> {
    * list zones of the rcpt file); any other unknown section is reported.
    */
   constructor(
-    private readonly plugin: HarakaPlugin,
+    private readonly plugin: SupportCodesPlugin,
     private readonly file: F,
     private readonly zoneSections: (own: SettingsOf<F>) => readonly string[] = () => [],
     /**
@@ -116,13 +116,13 @@ export class PluginConfig<F extends FileName> {
     reportOnce(this.plugin, message)
   }
 
-  /** The counter store for the current settings (one per process). */
+  /** The counter store for the current settings (one per process: haraka/process.ts). */
   store(): CounterStore {
     // Asked several times per message: looked up again only after a (re)load.
     if (!this.storeNow) {
       const { backend, timeout, max_keys } = this.shared.store
       const log = { logwarn: (m: string) => this.plugin.logwarn(m), loginfo: (m: string) => this.plugin.loginfo(m) }
-      this.storeNow = getStore(backend, this.redis, timeout, log, max_keys)
+      this.storeNow = processOf(this.plugin).stores.get(backend, this.redis, timeout, log, max_keys)
     }
     return this.storeNow
   }

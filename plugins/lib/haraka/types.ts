@@ -26,12 +26,30 @@ export interface Logger {
   logerror(...args: unknown[]): void
 }
 
+/** The message's header as Haraka parsed it (haraka-email-message Header). */
+export interface MessageHeader {
+  /** Every value of a header field, in the order of the message, unfolded. */
+  get_all(name: string): string[]
+}
+
+/** The message as Haraka stores it while it arrives (haraka-message-stream). */
+export interface MessageStream {
+  get_data(cb: (b: Buffer) => void): void
+  destroy?: () => void
+}
+
 export interface Transaction {
   uuid: string
   notes: Record<string, unknown>
   results: ResultStore
   mail_from: Address | null
   rcpt_to: Address[]
+  header: MessageHeader
+  /** Takes each line of the message as it arrives, dot-stuffed, with its line end. */
+  add_data(line: Buffer | string): void
+  message_stream?: MessageStream
+  /** Bytes Haraka received for the message (its own count). */
+  data_bytes?: number
 }
 
 export interface Connection extends Logger {
@@ -39,6 +57,8 @@ export interface Connection extends Logger {
   remote: { ip: string; host?: string | null }
   local: { ip?: string; host?: string }
   relaying: boolean
+  /** What the client said at HELO or EHLO, once it did. */
+  hello?: { verb?: string | null; host?: string | null }
   notes: Record<string, unknown>
   results: ResultStore
   transaction: Transaction | null

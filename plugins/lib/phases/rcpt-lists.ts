@@ -34,7 +34,9 @@ export function rcptLists(
     for (const p of parsed.problems) report(`${name} line ${p.line}: ${p.message} ("${p.text}"); line skipped`)
     return parsed
   }
-  const { zones, problems } = zoneConfigs(own.dnsbl.zones, { ...extra, ...(own as unknown as Record<string, Record<string, unknown>>) })
+  // A zone may be named after one of the file's own sections (senderscore, spamhaus_xbl).
+  const sections: Record<string, Record<string, unknown> | undefined> = { ...extra, ...own }
+  const { zones, problems } = zoneConfigs(own.dnsbl.zones, sections)
   for (const p of problems) report(`${FILE} ${p}`)
   const { routes, invalid } = parseRoutes(own.callout.routes)
   for (const r of invalid) report(`${FILE} [callout] routes: "${r}" is not domain=host:port; ignored`)

@@ -120,11 +120,12 @@ export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLis
     if (!facts) run.pass('sender_mx', 'MX lookup did not finish')
   }
 
-  // G8/G9 from the directory; with at=data the refusal waits for DATA.
-  // True when the recipient's checks end here.
+  // G8/G9 from the directory; with at=data the refusal waits for DATA,
+  // held under the check that gave it, whose settings decide it then
+  // (phases/session.ts). True when the recipient's checks end here.
   const unknown = (verdict: Verdict, saw: string, check: string): boolean => {
     if (own.recipients.at === 'data') {
-      run.hold('recipients', verdict, saw)
+      run.hold(check, verdict, saw)
       return true
     }
     return run.fire(check, verdict, saw)

@@ -1,9 +1,12 @@
 // One SMTP phase's checks, in order, as a record of what each saw and
 // decided. The four plugins and `support-codes explain` run the same phase
-// functions (./connect.ts, ./mailfrom.ts, ./rcpt.ts, ./data.ts) and differ
-// only in where the facts come from and what they do with the record.
-import { countFailOpen } from '../codes/counters'
+// functions (./connect.ts, ./mailfrom.ts, ./rcpt.ts, ./data.ts) through the
+// same session driver (./session.ts) and differ only in where the facts come
+// from and what they do with the record.
+import { Phase } from '../codes/catalog'
+import { CodeCounters, PROCESS_COUNTERS } from '../codes/counters'
 import { Verdict } from '../codes/render'
+import { isMonitor } from '../config/settings'
 
 export interface Step {
   /** The check's config section, as operators know it: null_sender, ptr, ... */
@@ -18,6 +21,8 @@ export interface Step {
   monitor?: boolean
   /** A verdict kept until after DATA ([recipients] at=data). */
   held?: boolean
+  /** The phase whose catalog row a verdict is rendered by (a held one: data). */
+  phase?: Phase
 }
 
 /** Values other plugins and the operator may want in Haraka's results. */
@@ -33,17 +38,30 @@ export class PhaseRun {
   /** The step whose verdict ends the phase, when one did. */
   stop: Step | undefined
 
-  /** @param monitorOf whether a check's verdicts are only logged ([check] monitor, [main] monitor). */
-  constructor(private readonly monitorOf: (check: string) => boolean) {}
+  /**
+   * @param monitorOf whether a check's verdicts are only logged ([check] monitor, [main] monitor).
+   * @param phase the phase whose catalog rows render this run's verdicts.
+   * @param counters where mail let through on a fail-open path is counted.
+   */
+  constructor(private readonly monitorOf: (check: string) => boolean, readonly phase?: Phase, private readonly counters: CodeCounters = PROCESS_COUNTERS) {}
+
+  /** Whether a verdict of this check would only be logged. */
+  isMonitor(check: string): boolean {
+    return this.monitorOf(check)
+  }
 
   pass(check: string, saw: string, label = check): void {
-    this.steps.push({ check, label, saw })
+    this.steps.push({ check, label, saw, ...this.at() })
+  }
+
+  private at(): { phase?: Phase } {
+    return this.phase ? { phase: this.phase } : {}
   }
 
   /** Records a verdict; true when the phase ends here (not in monitor mode). */
   fire(check: string, verdict: Verdict, saw: string, label = check): boolean {
     const monitor = this.monitorOf(check)
-    const step: Step = { check, label, saw, verdict, monitor }
+    const step: Step = { check, label, saw, verdict, monitor, ...this.at() }
     this.steps.push(step)
     if (!monitor) this.stop = step
     return !monitor
@@ -70,13 +88,27 @@ export class PhaseRun {
     const would = verdict || !strict ? undefined : strict()
     if (would) {
       const why = would.reason ? ` (${would.reason})` : ''
-      this.failedOpen.push(`${check}: let through by its setting; its safe value would have sent ${would.id}${why} [fail-open ${check} #${countFailOpen(check)}]`)
+      this.failedOpen.push(`${check}: let through by its setting; its safe value would have sent ${would.id}${why} [fail-open ${check} #${this.counters.countFailOpen(check)}]`)
     }
     return this.judge(check, verdict, saw, label)
   }
 
   hold(check: string, verdict: Verdict, saw: string): void {
-    this.steps.push({ check, label: check, saw, verdict, held: true })
+    this.steps.push({ check, label: check, saw, verdict, held: true, phase: 'data' })
+  }
+
+  /**
+   * Appends a later part of the same phase (another plugin's checks at the
+   * same command): its steps, notes and warnings follow this run's, and its
+   * stop ends the phase unless this run's already did.
+   */
+  merge(other: PhaseRun): this {
+    this.steps.push(...other.steps)
+    this.notes.push(...other.notes)
+    this.warnings.push(...other.warnings)
+    this.failedOpen.push(...other.failedOpen)
+    this.stop ??= other.stop
+    return this
   }
 
   note(values: Notes): void {
@@ -86,4 +118,19 @@ export class PhaseRun {
   warn(message: string): void {
     this.warnings.push(message)
   }
+}
+
+/**
+ * A run whose checks are in monitor mode per their section's monitor key or
+ * [main] monitor. own: one plugin's settings, by section.
+ */
+export function phaseRun(own: object, globalMonitor: boolean, phase?: Phase, counters?: CodeCounters): PhaseRun {
+  return new PhaseRun((check) => isMonitor({ monitor: sectionMonitor(own, check) }, globalMonitor), phase, counters)
+}
+
+/** A section's own monitor key; undefined when it has none (or no such section). */
+function sectionMonitor(own: object, check: string): boolean | undefined {
+  const section: unknown = Reflect.get(own, check)
+  if (section && typeof section === 'object' && 'monitor' in section && typeof section.monitor === 'boolean') return section.monitor
+  return undefined
 }

@@ -2,17 +2,12 @@
 // memory store, the Redis store, and the sliding-window rate on top of either.
 //
 // May import: codes.
-//
-// One store per Haraka process, shared by the four plugins; rebuilt when its
-// settings change (a reload of support-codes.ini or redis.ini).
 import { MemoryStore } from './memory'
 import { RedisEndpoint, RedisStore } from './redis'
 import { CounterStore, StoreLogger } from './types'
 
 export type { CounterStore } from './types'
 export { StoreUnavailable } from './types'
-
-let current: { signature: string; store: CounterStore } | undefined
 
 /**
  * redis.ini as haraka-plugin-redis reads it: [server] host, port (or path /
@@ -32,14 +27,31 @@ export function redisEndpoint(ini: Record<string, Record<string, unknown> | unde
   }
 }
 
-/** maxKeys: [store] max_keys, the memory backend's cap. */
-export function getStore(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger, maxKeys?: number): CounterStore {
-  const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec, backend === 'memory' ? maxKeys ?? null : null])
-  if (current?.signature === signature) return current.store
-  const old = current?.store
-  const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log) : new MemoryStore(Date.now, maxKeys)
-  current = { signature, store }
-  // Operations already under way on the old store finish first.
-  if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()
-  return store
+/**
+ * The counter store of a Haraka process, shared by the four plugins (one
+ * Redis connection, one memory store): rebuilt when its settings change (a
+ * reload of support-codes.ini or redis.ini). The process's one registry is
+ * in haraka/process.ts; a test makes its own.
+ */
+export class StoreRegistry {
+  private current: { signature: string; store: CounterStore } | undefined
+
+  /** maxKeys: [store] max_keys, the memory backend's cap. */
+  get(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger, maxKeys?: number): CounterStore {
+    const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec, backend === 'memory' ? maxKeys ?? null : null])
+    if (this.current?.signature === signature) return this.current.store
+    const old = this.current?.store
+    const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log) : new MemoryStore(Date.now, maxKeys)
+    this.current = { signature, store }
+    // Operations already under way on the old store finish first.
+    if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()
+    return store
+  }
+
+  /** Closes the store in use (a test's registry, at its end). */
+  async close(): Promise<void> {
+    const store = this.current?.store
+    this.current = undefined
+    await store?.close()
+  }
 }

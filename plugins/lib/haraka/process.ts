@@ -1,0 +1,40 @@
+// What the four plugins share in one Haraka process, as one object: the
+// counter store (one Redis connection), the per-code counts, the problems
+// already named in the log, and which plugin advertises the extension at
+// EHLO. Each plugin instance reaches it through its supportCodes field, set
+// in register(); a test gives its plugins a fresh one.
+import { CodeCounters, PROCESS_COUNTERS } from '../codes/counters'
+import { StoreRegistry } from '../store'
+import { HarakaPlugin } from './types'
+
+export class BundleProcess {
+  readonly stores = new StoreRegistry()
+  /** Problems with the settings already logged: each is named once per process, not on every reload. */
+  readonly reported = new Set<string>()
+  /** The plugin that registered the capabilities hook (hook.ts registerCapabilities). */
+  capabilitiesBy: string | undefined
+
+  constructor(readonly counters = new CodeCounters()) {}
+}
+
+let processWide: BundleProcess | undefined
+
+/** A plugin of the bundle: a Haraka plugin holding the process's shared parts. */
+export interface SupportCodesPlugin extends HarakaPlugin {
+  supportCodes?: BundleProcess
+}
+
+/**
+ * The shared parts of a plugin instance: the ones it was given (a test), or
+ * this process's, made on first use. The counts are the process's own
+ * (codes/counters.ts), which the Redis store counts in too.
+ */
+export function processOf(plugin: SupportCodesPlugin): BundleProcess {
+  return plugin.supportCodes ?? (processWide ??= new BundleProcess(PROCESS_COUNTERS))
+}
+
+/** At register(): the plugin instance keeps the shared parts it will use. */
+export function joinProcess(plugin: SupportCodesPlugin): BundleProcess {
+  plugin.supportCodes = processOf(plugin)
+  return plugin.supportCodes
+}
