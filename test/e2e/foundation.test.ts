@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { Haraka, HarakaOptions, PLUGINS } from '../rig/haraka'
 import { TestDns } from '../rig/dns-server'
 import { SmtpClient, message, sendMail } from '../rig/smtp-client'
+import { waitFor } from '../rig/wait'
 
 const G34 = '550 5.0.0 Sender is not allowed to send with empty mail_from'
 const CLIENT = '198.18.0.7'
@@ -134,12 +135,8 @@ describe('settings', () => {
       return r.line
     }
     const until = async (want: string): Promise<string> => {
-      const deadline = Date.now() + 15000
-      let line = await lineNow()
-      while (line !== want && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250))
-        line = await lineNow()
-      }
+      let line = ''
+      await waitFor(`the reply "${want}"`, async () => (line = await lineNow()) === want, 15000, 250)
       return line
     }
     assert.equal(await lineNow(), G34)
