@@ -36,7 +36,7 @@ const SPF_RESULTS: ReadonlySet<string> = new Set<SpfResult>(['pass', 'fail', 'so
  * SPF results and DMARC answers kept across messages, per base resolver:
  * the same question on the same DNS answers gets the same answer, so each
  * is kept only until the first DNS answer it was built on expires, and
- * never when one was a failure (see resolver.ts). A repeat sender then costs
+ * never when one was a failure (see dns/front-end.ts). A repeat sender then costs
  * no evaluation at all.
  */
 interface ResultCaches {

@@ -71,7 +71,7 @@ const POLICIES: ReadonlySet<string> = new Set<DmarcPolicy>(['reject', 'quarantin
 
 type Answer = Awaited<ReturnType<typeof mailauthDmarc>>
 
-/** Answers kept across messages, each only as long as the DNS answers it was built on (see resolver.ts). */
+/** Answers kept across messages, each only as long as the DNS answers it was built on (see dns/message-resolver.ts). */
 export type DmarcCache = AnswerCache<Answer>
 
 async function ask(fromDomain: string, spfDomains: string[], dkimDomains: Identifiers['dkimPass'], resolver: ResolverFn, cache?: DmarcCache): Promise<Answer> {

@@ -146,7 +146,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   }
 
   // The open multipart whose delimiter the line is, innermost first. RFC 2046 5.1.2: outer delimiters must be recognized at any depth, so one ends every part inside it (an unterminated multipart, an attached message).
-  // A line "--" boundary ("--")? (white space)* (boundaries.ts): after the
+  // A line "--" boundary ("--")? (white space)* (RFC 2046 5.1.1): after the
   // "--", either the boundary, or the boundary and "--" (a boundary may end
   // in "--" itself, so both are looked up).
   const delimiterOf = (start: number, end: number): { index: number; close: boolean } | undefined => {
