@@ -10,6 +10,7 @@ import { Downstream } from '../rig/downstream'
 import { Redis } from '../rig/redis'
 import { freePort } from '../rig/ports'
 import { SmtpClient, message, sendMail } from '../rig/smtp-client'
+import { waitFor } from '../rig/wait'
 
 const SS = 'bl.score.senderscore.com'
 const XBL = 'xbl.spamhaus.org'
@@ -143,7 +144,8 @@ describe('DNS lists that fail', () => {
     for (let i = 0; i < 2; i++) {
       const t0 = stopwatch()
       assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['bob@example.com']), [OK_RCPT('bob@example.com')])
-      assert.ok(t0() < 2500, `RCPT took ${t0()} ms`)
+      // [dns] timeout (1 s) holds, with 2 s for the session and a loaded machine.
+      assert.ok(t0() < 1000 + 2000, `RCPT took ${t0()} ms`)
     }
     await h.waitForLog(/DNS list servfail\.example switched off: 2 errors in a row/)
     await h.waitForLog(/DNS list silent\.example switched off: 2 errors in a row, the last: lookup failed \(ETIMEOUT\)/)
@@ -267,14 +269,9 @@ describe('G8/G9: the recipient directory', () => {
     t.after(() => h.stop())
     assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['alice@example.com']), [g8('alice@example.com')])
     h.writeConfig('support-codes.recipients', 'bob@example.com\nalice@example.com\n')
-    const deadline = Date.now() + 15000
-    let line = ''
-    while (Date.now() < deadline) {
-      line = (await rcpts(h, CLEAN, 'a@sender.example', ['alice@example.com']))[0]
-      if (line === OK_RCPT('alice@example.com')) break
-      await new Promise((r) => setTimeout(r, 300))
-    }
-    assert.equal(line, OK_RCPT('alice@example.com'))
+    // haraka-config reloads a changed file about 5 s after the change.
+    await waitFor('alice to be accepted', async () =>
+      (await rcpts(h, CLEAN, 'a@sender.example', ['alice@example.com']))[0] === OK_RCPT('alice@example.com'), 15000, 300)
   })
 })
 
@@ -308,10 +305,12 @@ describe('G6, G7: live callouts', () => {
   test('no answer and no connection give G6 within [callout] timeout', async () => {
     let t0 = stopwatch()
     assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['hang@callout.example']), [g6('hang@callout.example')])
-    assert.ok(t0() < 2800, `hang took ${t0()} ms`)
+    // [callout] timeout (2 s) holds, with 1.5 s for the session and a loaded machine.
+    assert.ok(t0() < 2000 + 1500, `hang took ${t0()} ms`)
     t0 = stopwatch()
     assert.deepEqual(await rcpts(h, CLEAN, 'a@sender.example', ['x@dead.example']), [g6('x@dead.example')])
-    assert.ok(t0() < 1500)
+    // A refused connection is a tempfail at once, not after [callout] timeout.
+    assert.ok(t0() < 2000, `dead took ${t0()} ms`)
   })
 
   test('answers are cached; other domains are never called', async () => {
@@ -342,20 +341,21 @@ describe('G6: callouts per client and the queue', () => {
     const other = await open(CLEAN)
     const hanging = downstream.open
     const first = a.send('RCPT TO:<hang@callout.example>')
-    const deadline = Date.now() + 2000
-    while (downstream.open === hanging && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-    assert.equal(downstream.open, hanging + 1, 'the first callout is open')
+    await waitFor('the first callout to be open', () => downstream.open === hanging + 1)
     // The second waits for the client's one slot: the queue (1) is full.
     const second = b.send('RCPT TO:<wait@callout.example>')
     await new Promise((r) => setTimeout(r, 200))
     let t0 = stopwatch()
     assert.equal((await c.send('RCPT TO:<third@callout.example>')).text, g6('third@callout.example'))
-    assert.ok(t0() < 500, `the third waited ${t0()} ms`)
+    // Refused at once (the log line below says why), not queued until [callout] timeout.
+    assert.ok(t0() < 2000, `the third waited ${t0()} ms`)
     await h.waitForLog(/callout third@callout\.example: tempfail: too many callouts waiting \(1\)/)
     // Another client's callout goes at once.
     t0 = stopwatch()
+    // Its answer shows it went at once: queued behind the hanging callout it
+    // would have met the shared [callout] timeout and been a tempfail.
     assert.equal((await other.send('RCPT TO:<other@callout.example>')).text, OK_RCPT('other@callout.example'))
-    assert.ok(t0() < 1000, `another client waited ${t0()} ms`)
+    assert.ok(t0() < 2000, `another client waited ${t0()} ms`)
     // The first gets no answer within [callout] timeout; the second never got its turn.
     assert.equal((await first).text, g6('hang@callout.example'))
     assert.equal((await second).text, g6('wait@callout.example'))
