@@ -12,6 +12,7 @@ import { sendMail, SmtpClient } from '../rig/smtp-client'
 import { attachmentPart, mimeMessage, multipartPart, rfc822Part, uuencode } from '../rig/mime-build'
 import * as corpus from '../rig/zip-corpus'
 import * as gen from '../rig/hostile-gen'
+import { waitFor } from '../rig/wait'
 
 const G16 = '450 4.4.6 Routing loop detected (G16)'
 const G19 = '550 5.7.0 header_contenttype_2 - Multi-part MIME messages are rejected as dangerous (G19)'
@@ -41,21 +42,16 @@ async function dataLine(node: Haraka, message: string | Buffer): Promise<string>
 
 /** Seconds Haraka spent in data_post hooks for the first message logged after `from` (its "message ... delay=" line). */
 async function dataPostSeconds(node: Haraka, from: number): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const m = /\[core\] message .*? delay=([\d.]+)/.exec(node.log.slice(from))
-    if (m) return Number(m[1])
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error('Haraka logged no message line')
+  const delay = (): string | undefined => /\[core\] message .*? delay=([\d.]+)/.exec(node.log.slice(from))?.[1]
+  await waitFor('Haraka\'s message line', () => delay() !== undefined)
+  return Number(delay())
 }
 
 /** Waits until the node's log after `from` matches re. */
 async function logSince(node: Haraka, from: number, re: RegExp): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (re.test(node.log.slice(from))) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  assert.fail(`no log line ${re} in:\n${node.log.slice(from).slice(-2000)}`)
+  await waitFor(`a log line ${re}`, () => re.test(node.log.slice(from))).catch((err: Error) => {
+    assert.fail(`${err.message} in:\n${node.log.slice(from).slice(-2000)}`)
+  })
 }
 
 const zip = (files: Record<string, Buffer | string>): Buffer => {
@@ -272,7 +268,9 @@ describe('scan limits: a banned file past a limit is refused, never let through'
     const t0 = stopwatch()
     assert.equal(await dataLine(h, gen.foldedHeader(50000)), G1A)
     const checks = await dataPostSeconds(h, logAt)
-    assert.ok(checks < 0.5, `the checks took ${checks} s`)
+    // At once: the header limit is found by counting bytes (a reading per
+    // line would take seconds). 2 s leaves a loaded machine room.
+    assert.ok(checks < 2, `the checks took ${checks} s`)
     assert.ok(t0() < 10000, `${t0()} ms in all`)
     assert.match(h.log.slice(logAt), /header limit: the message's header section is longer than 102400 bytes/)
     assert.doesNotMatch(h.log.slice(logAt), /spf: |dmarc: /)
@@ -332,7 +330,9 @@ describe('the archive corpus, through Haraka', () => {
       // The checks themselves, from Haraka's own measure of the data_post
       // hooks: sending a 1.4 MB message through a busy machine is not theirs.
       const checks = await dataPostSeconds(plain, logAt)
-      assert.ok(checks < 1, `${label}: the checks took ${checks} s`)
+      // Each archive is judged within its limits in a fraction of a second;
+      // 3 s leaves a loaded machine room and is still far from a bomb inflated.
+      assert.ok(checks < 3, `${label}: the checks took ${checks} s`)
       assert.ok(t0() < 15000, `${label} took ${t0()} ms in all`)
     }
     assert.equal(plain.running, true)
