@@ -8,6 +8,7 @@ import { Haraka, HarakaOptions } from '../rig/haraka'
 import { TestDns, ptrName } from '../rig/dns-server'
 import { Redis } from '../rig/redis'
 import { SmtpClient, message, sendMail } from '../rig/smtp-client'
+import { waitFor } from '../rig/wait'
 
 const G2 = '421 Too many concurrent connections from this client (G2)'
 const G29 = '550 5.0.0 Received too many messages from a sender mailbox'
@@ -90,7 +91,8 @@ describe('G1F: reverse DNS, sent at MAIL FROM', () => {
     assert.equal(await mailFromLine(h, SERVFAIL), g1f(SERVFAIL))
     const t0 = stopwatch()
     assert.equal(await mailFromLine(h, SILENT), g1f(SILENT))
-    assert.ok(t0() < 2500, `took ${t0()} ms`)
+    // [dns] timeout (1 s) holds, with 2 s for the session and a loaded machine.
+    assert.ok(t0() < 1000 + 2000, `took ${t0()} ms`)
     await h.waitForLog(/ptr: sent "450 4\.7\.1 Client host 198\.18\.0\.9 has no PTR record \(G1F\)" \(PTR lookup failed \(ESERVFAIL\); dns_error=defer\)/)
     await h.waitForLog(/PTR lookup failed \(ETIMEOUT\); dns_error=defer/)
   })
@@ -127,14 +129,11 @@ describe('G1F: reverse DNS, sent at MAIL FROM', () => {
 })
 
 /** Polls until fn() returns what is wanted (a disconnect is counted just after the client sees it). */
-async function eventually<T>(fn: () => Promise<T>, want: T, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms
-  let got = await fn()
-  while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-    got = await fn()
-  }
-  return got
+async function eventually<T>(fn: () => Promise<T>, want: T): Promise<T> {
+  let got: T | undefined
+  await waitFor(`${JSON.stringify(want)}`, async () => JSON.stringify(got = await fn()) === JSON.stringify(want), 5000, 50)
+    .catch(() => undefined) // the caller's assert shows what was there instead
+  return got as T
 }
 
 const concKeys = (): Promise<unknown> => redis.command('KEYS', 'sc:conc:*')
@@ -192,21 +191,19 @@ async function endConnection(h: Haraka, ip: string, way: number): Promise<void> 
 
 async function assertCountIsZero(h: Haraka, ip: string, max: number): Promise<void> {
   // With the count at zero, exactly `max` connections fit and one more is refused.
-  const deadline = Date.now() + 5000
-  for (;;) {
-    const clients = await Promise.all(Array.from({ length: max }, () => open(h, ip)))
-    const codes = clients.map((c) => c.greeting.code)
-    if (codes.every((c) => c === 220)) {
-      const extra = await open(h, ip)
-      assert.equal(extra.greeting.text, G2)
-      await extra.closed
-      for (const c of clients) await c.quit()
-      return
-    }
+  let clients: SmtpClient[] = []
+  let codes: number[] = []
+  await waitFor('the count to come back to zero', async () => {
+    clients = await Promise.all(Array.from({ length: max }, () => open(h, ip)))
+    codes = clients.map((c) => c.greeting.code)
+    if (codes.every((c) => c === 220)) return true
     for (const c of clients) c.close()
-    if (Date.now() > deadline) assert.fail(`count did not come back to zero: ${codes.join(',')}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+    return false
+  }, 5000, 100).catch(() => assert.fail(`count did not come back to zero: ${codes.join(',')}`))
+  const extra = await open(h, ip)
+  assert.equal(extra.greeting.text, G2)
+  await extra.closed
+  for (const c of clients) await c.quit()
 }
 
 for (const backend of ['memory', 'redis'] as const) {
@@ -364,16 +361,11 @@ describe('Redis shared by workers and nodes', () => {
     // Node a's heartbeat would lapse within 30 s; the test ends it now. Node b
     // keeps its own counts without one and renews it within 10 s.
     await redis.command('DEL', ...((await redis.command('KEYS', 'sc:alive:*')) as string[]))
-    const deadline = Date.now() + 40000
-    let code = 0
-    while (Date.now() < deadline) {
+    await waitFor('node b to let a connection in', async () => {
       const c = await open(b, GOOD)
-      code = c.greeting.code
       c.close()
-      if (code === 220) break
-      await new Promise((r) => setTimeout(r, 500))
-    }
-    assert.equal(code, 220)
+      return c.greeting.code === 220
+    }, 40000, 500)
   })
 
   test('Redis stopped and restarted with mail flowing: mail goes through, counts recover', async (t) => {
