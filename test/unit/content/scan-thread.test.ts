@@ -57,7 +57,7 @@ function workerFile(t: { after(fn: () => void): void }, source: string): string 
   return file
 }
 
-/** The real scan, except that a message holding "X-Hang: yes" never finishes, and one holding "X-Slow: yes" takes 600 ms. */
+/** The real scan, except that a message holding "X-Hang: yes" never finishes, and one holding "X-Slow: yes" takes 1500 ms. */
 const HANGING_WORKER = `
 const { parentPort } = require('node:worker_threads')
 const { scanContent } = require(${JSON.stringify(path.join(__dirname, '..', '..', '..', 'plugins', 'lib', 'content', 'scan.js'))})
@@ -66,7 +66,7 @@ parentPort.on('message', (req) => {
   settings = req.settings ?? settings
   const raw = Buffer.from(req.memory, 0, req.length)
   if (raw.includes('X-Hang: yes')) for (;;) {}
-  if (raw.includes('X-Slow: yes')) for (const end = Date.now() + 600; Date.now() < end;) {}
+  if (raw.includes('X-Slow: yes')) for (const end = Date.now() + 1500; Date.now() < end;) {}
   parentPort.postMessage({ id: req.id, facts: scanContent(raw, settings) })
 })
 `
@@ -163,8 +163,11 @@ describe('scan thread', () => {
     try {
       const slow = Buffer.from(mimeMessage({ headers: ['X-Slow: yes'], attachments: [{ name: 'run.exe', data: 'MZ' }] }))
       const [, next] = MESSAGES[2]
+      // Timed from when it was handed over, the message behind would pass its
+      // 1 s while the slow one takes 1.5 s; its own scan takes a few ms, so
+      // the second left is room for a loaded machine.
       const first = th.facts(slow, SETTINGS, { ...ANY, timeoutMs: 5000 })
-      const behind = th.facts(next, SETTINGS, { ...ANY, timeoutMs: 300 })
+      const behind = th.facts(next, SETTINGS, { ...ANY, timeoutMs: 1000 })
       assert.deepEqual(await first, scanContent(slow, SETTINGS))
       assert.deepEqual(await behind, scanContent(next, SETTINGS))
       assert.deepEqual(warnings(said), [])
