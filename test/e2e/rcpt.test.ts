@@ -344,6 +344,8 @@ describe('G6: callouts per client and the queue', () => {
     await waitFor('the first callout to be open', () => downstream.open === hanging + 1)
     // The second waits for the client's one slot: the queue (1) is full.
     const second = b.send('RCPT TO:<wait@callout.example>')
+    // The second must be waiting for the slot before the third comes in.
+    // Nothing the server says marks that moment, so this one wait stays a pause.
     await new Promise((r) => setTimeout(r, 200))
     let t0 = stopwatch()
     assert.equal((await c.send('RCPT TO:<third@callout.example>')).text, g6('third@callout.example'))
