@@ -5,13 +5,13 @@ import constants from 'haraka-constants'
 import { PtrFacts } from './lib/checks/ptr'
 import { Lookup } from './lib/dns/resolver'
 import { Connection } from './lib/haraka/types'
-import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { concurrencyKey, gatherPtr } from './lib/phases/connect'
 import { Session } from './lib/phases/session'
 import { applyRun } from './lib/haraka/apply-run'
 import { CounterStore } from './lib/store'
-import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
+import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
 
 // Registered by name, once for the bundle (registerCapabilities).
 export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
@@ -22,14 +22,8 @@ const NOTE = 'support_codes_connect'
 const CONCURRENCY_TTL = 3600
 
 /** A Haraka instance of this plugin: its settings are read in register(). */
-interface ConnectPlugin extends SupportCodesPlugin {
-  supportCodesConfig?: PluginConfig<typeof FILE>
-}
-
-function configOf(plugin: ConnectPlugin): PluginConfig<typeof FILE> {
-  if (!plugin.supportCodesConfig) throw new Error(`${plugin.name}: a hook ran before register()`)
-  return plugin.supportCodesConfig
-}
+type ConnectPlugin = PluginWith<PluginConfig<typeof FILE>>
+const configOf = (plugin: ConnectPlugin): PluginConfig<typeof FILE> => instanceOf(plugin)
 
 interface ConnState {
   skip?: string
@@ -42,9 +36,7 @@ interface ConnState {
 }
 
 export function register(this: ConnectPlugin): void {
-  joinProcess(this)
-  registerCapabilities(this)
-  this.supportCodesConfig = new PluginConfig(this, FILE)
+  registerPlugin(this, () => new PluginConfig(this, FILE))
 }
 
 function state(connection: Connection): ConnState | undefined {

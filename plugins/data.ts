@@ -5,9 +5,9 @@
 // MIME scanner, which decodes only what a check needs; Haraka's body parser
 // (parse_body) is never turned on.
 import { Connection, Next } from './lib/haraka/types'
-import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
+import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
 import { messageOf, releaseMessage, releaseOwner, startCapture } from './lib/haraka/message-capture'
-import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { clamdPing } from './lib/content/clamd'
 import { authenticate } from './lib/auth/authenticate'
@@ -51,19 +51,10 @@ class DataInstance {
 }
 
 /** A Haraka instance of this plugin: what it keeps is made in register(). */
-interface DataPlugin extends SupportCodesPlugin {
-  supportCodesData?: DataInstance
-}
-
-function instanceOf(plugin: DataPlugin): DataInstance {
-  if (!plugin.supportCodesData) throw new Error(`${plugin.name}: a hook ran before register()`)
-  return plugin.supportCodesData
-}
+type DataPlugin = PluginWith<DataInstance>
 
 export function register(this: DataPlugin): void {
-  joinProcess(this)
-  registerCapabilities(this)
-  const { config } = (this.supportCodesData = new DataInstance(this))
+  const { config } = registerPlugin(this, () => new DataInstance(this))
   // Say at start, once, when the configured clamd does not answer, and what
   // happens to mail meanwhile.
   const { clamd, on_error } = config.own.virus
@@ -80,12 +71,12 @@ export function register(this: DataPlugin): void {
 const CAPTURE_MAX_BYTES = 64 * 1024 * 1024
 
 export function hook_connect_init(this: DataPlugin, next: Next, connection?: Connection): void {
-  if (connection?.uuid) this.supportCodesData?.open.add(connection.uuid)
+  if (connection?.uuid) this.supportCodesInstance?.open.add(connection.uuid)
   next()
 }
 
 export function hook_disconnect(this: DataPlugin, next: Next, connection?: Connection): void {
-  if (connection?.uuid) this.supportCodesData?.open.delete(connection.uuid)
+  if (connection?.uuid) this.supportCodesInstance?.open.delete(connection.uuid)
   try {
     // A transaction Haraka dropped without destroying its stream gives its bytes back here.
     if (connection) releaseOwner(connection)

@@ -2,8 +2,8 @@
 // G29 (messages per sender mailbox); see lib/phases/mailfrom.ts. Accepted
 // messages are counted for G29 when the queue takes them.
 import { Address, Connection } from './lib/haraka/types'
-import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
-import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
+import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { applyRun } from './lib/haraka/apply-run'
 import { senderKey } from './lib/phases/mailfrom'
@@ -15,19 +15,11 @@ export { hook_capabilities as support_codes_capabilities } from './lib/haraka/ho
 
 const FILE = 'support-codes-mailfrom.ini'
 /** A Haraka instance of this plugin: its settings are read in register(). */
-interface MailfromPlugin extends SupportCodesPlugin {
-  supportCodesConfig?: PluginConfig<typeof FILE>
-}
-
-function configOf(plugin: MailfromPlugin): PluginConfig<typeof FILE> {
-  if (!plugin.supportCodesConfig) throw new Error(`${plugin.name}: a hook ran before register()`)
-  return plugin.supportCodesConfig
-}
+type MailfromPlugin = PluginWith<PluginConfig<typeof FILE>>
+const configOf = (plugin: MailfromPlugin): PluginConfig<typeof FILE> => instanceOf(plugin)
 
 export function register(this: MailfromPlugin): void {
-  joinProcess(this)
-  registerCapabilities(this)
-  this.supportCodesConfig = new PluginConfig(this, FILE)
+  registerPlugin(this, () => new PluginConfig(this, FILE))
 }
 
 export const hook_mail = hook('mail', async function (this: MailfromPlugin, connection: Connection, params: Address[]) {

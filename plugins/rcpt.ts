@@ -4,8 +4,8 @@
 // Lookups that do not depend on the recipient start early (DNS lists at
 // connect, the sender's MX at MAIL FROM) so RCPT rarely waits.
 import { Address, Connection } from './lib/haraka/types'
-import { joinProcess, processOf, SupportCodesPlugin } from './lib/haraka/process'
-import { hook, skipReason, registerCapabilities } from './lib/haraka/hook'
+import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
+import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { isUnlistable, ZoneResult } from './lib/lists/dnsbl'
 import { clientKey } from './lib/config/netlist'
@@ -71,24 +71,15 @@ class RcptInstance {
 }
 
 /** A Haraka instance of this plugin: what it keeps is made in register(). */
-interface RcptPlugin extends SupportCodesPlugin {
-  supportCodesRcpt?: RcptInstance
-}
-
-function instanceOf(plugin: RcptPlugin): RcptInstance {
-  if (!plugin.supportCodesRcpt) throw new Error(`${plugin.name}: a hook ran before register()`)
-  return plugin.supportCodesRcpt
-}
+type RcptPlugin = PluginWith<RcptInstance>
 
 export function register(this: RcptPlugin): void {
-  joinProcess(this)
-  registerCapabilities(this)
-  this.supportCodesRcpt = new RcptInstance(this)
+  registerPlugin(this, () => new RcptInstance(this))
   this.register_hook('data_post', 'held_recipients', 50)
 }
 
 export function shutdown(this: RcptPlugin): void {
-  this.supportCodesRcpt?.health.stop()
+  this.supportCodesInstance?.health.stop()
 }
 
 interface ConnState {

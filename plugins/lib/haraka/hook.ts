@@ -7,7 +7,7 @@ import { harakaReply, HarakaReply, HookPhase } from './reply'
 import { NetList } from '../config/netlist'
 import { renderVerdict, Verdict } from '../codes/render'
 import { skipFor } from '../phases/skip'
-import { SupportCodesPlugin, processOf } from './process'
+import { joinProcess, PluginWith, SupportCodesPlugin, processOf } from './process'
 
 export type Outcome = HarakaReply | undefined
 
@@ -108,6 +108,19 @@ export function registerCapabilities(plugin: SupportCodesPlugin): void {
   if (shared.capabilitiesBy !== undefined && shared.capabilitiesBy !== plugin.name) return
   shared.capabilitiesBy = plugin.name
   plugin.register_hook('capabilities', CAPABILITIES_METHOD)
+}
+
+/**
+ * The four plugins' register(): the instance joins the process's shared
+ * parts, the capabilities hook is registered once for the bundle, and what
+ * the plugin makes for itself is kept on the instance.
+ */
+export function registerPlugin<T>(plugin: PluginWith<T>, make: () => T): T {
+  joinProcess(plugin)
+  registerCapabilities(plugin)
+  const made = make()
+  plugin.supportCodesInstance = made
+  return made
 }
 
 /** EHLO advertises ENHANCEDSTATUSCODES (RFC 2034): every reply carries one but G2. */

@@ -38,3 +38,14 @@ export function joinProcess(plugin: SupportCodesPlugin): BundleProcess {
   plugin.supportCodes = processOf(plugin)
   return plugin.supportCodes
 }
+
+/** A plugin of the bundle holding what it made for itself in register() (its settings, ...). */
+export interface PluginWith<T> extends SupportCodesPlugin {
+  supportCodesInstance?: T
+}
+
+/** What the plugin made in register(); a hook run before that is a bug (hook() lets the mail through and logs it). */
+export function instanceOf<T>(plugin: PluginWith<T>): T {
+  if (plugin.supportCodesInstance === undefined) throw new Error(`${plugin.name}: a hook ran before register()`)
+  return plugin.supportCodesInstance
+}

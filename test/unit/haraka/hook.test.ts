@@ -5,6 +5,7 @@ import constants from 'haraka-constants'
 import { hook, skipReason, hook_capabilities, decide, registerCapabilities, CAPABILITIES_METHOD } from '../../../plugins/lib/haraka/hook'
 import { netList } from '../../../plugins/lib/config/netlist'
 import { Connection, HarakaPlugin, ResultStore } from '../../../plugins/lib/haraka/types'
+import { BundleProcess, SupportCodesPlugin } from '../../../plugins/lib/haraka/process'
 
 function fakePlugin(): HarakaPlugin & { errors: string[] } {
   const errors: string[] = []
@@ -83,6 +84,28 @@ test('the capabilities hook is registered by the first of the plugins only', () 
   // The same plugin loaded again registers again.
   registerCapabilities(plugin('support-codes/connect'))
   assert.deepEqual(registered, [`support-codes/connect capabilities ${CAPABILITIES_METHOD}`, `support-codes/connect capabilities ${CAPABILITIES_METHOD}`])
+})
+
+test('each process registers the capabilities hook once: a plugin given its own shared parts registers it again', () => {
+  const registered: string[] = []
+  const plugin = (name: string, supportCodes: BundleProcess): SupportCodesPlugin => ({ ...fakePlugin(), name, supportCodes, register_hook: (h, m) => registered.push(`${name} ${h} ${m}`) })
+  const one = new BundleProcess()
+  registerCapabilities(plugin('support-codes/rcpt', one))
+  registerCapabilities(plugin('support-codes/data', one))
+  registerCapabilities(plugin('support-codes/data', new BundleProcess()))
+  assert.deepEqual(registered, [`support-codes/rcpt capabilities ${CAPABILITIES_METHOD}`, `support-codes/data capabilities ${CAPABILITIES_METHOD}`])
+})
+
+test('decide counts per code in the plugin\'s process', () => {
+  const results: ResultStore = { add: () => undefined, push: () => undefined, get: () => undefined }
+  const c = { ...conn('192.0.2.1'), lognotice: () => undefined } as Connection
+  const supportCodes = new BundleProcess()
+  const p: SupportCodesPlugin = { ...fakePlugin(), supportCodes }
+  const args = { plugin: p, connection: c, results, phase: 'mailfrom', hook: 'mail', check: 'null_sender', verdict: { id: 'G34' }, tagAll: false } as const
+  decide({ ...args, monitor: false })
+  decide({ ...args, monitor: false })
+  decide({ ...args, monitor: true })
+  assert.deepEqual(supportCodes.counters.codeCounts(), { G34: 2, 'monitor:G34': 1 })
 })
 
 test('decide: refusal and monitor are recorded', () => {
