@@ -3,10 +3,10 @@
 // facts are those a fresh evaluation on the same answers gives.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { TestDns } from '../../rig/dns-server'
-import { AuthInput, authenticate } from '../../../plugins/lib/auth/authenticate'
-import { mailauthResolver, messageResolver } from '../../../plugins/lib/dns/mailauth'
-import { getDns } from '../../../plugins/lib/dns/resolver'
+import { TestDns } from './dns-server'
+import { AuthInput, authenticate } from '../../plugins/lib/auth/authenticate'
+import { mailauthResolver, messageResolver } from '../../plugins/lib/dns/mailauth'
+import { getDns } from '../../plugins/lib/dns/resolver'
 
 let dns: TestDns
 before(async () => {

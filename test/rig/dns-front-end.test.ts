@@ -4,11 +4,11 @@
 // failures are kept by neither; an uncached view stays uncached.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { getDns, makeDns } from '../../../plugins/lib/dns/resolver'
-import { mailauthResolver } from '../../../plugins/lib/dns/mailauth'
-import { FrontEnd, sharedFrontEnd } from '../../../plugins/lib/dns/front-end'
-import { dnsError, withTimeout } from '../../../plugins/lib/dns/timeout'
-import { TestDns } from '../../rig/dns-server'
+import { getDns, makeDns } from '../../plugins/lib/dns/resolver'
+import { mailauthResolver } from '../../plugins/lib/dns/mailauth'
+import { FrontEnd, sharedFrontEnd } from '../../plugins/lib/dns/front-end'
+import { dnsError, withTimeout } from '../../plugins/lib/dns/timeout'
+import { TestDns } from './dns-server'
 
 let dns: TestDns
 before(async () => {

@@ -1,10 +1,10 @@
 // The bundle's resolvers keep answers for [dns] cache_ttl, never failures.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { makeDns } from '../../../plugins/lib/dns/resolver'
-import { mailauthResolver } from '../../../plugins/lib/dns/mailauth'
-import { AnswerCache } from '../../../plugins/lib/dns/answer-cache'
-import { TestDns } from '../../rig/dns-server'
+import { makeDns } from '../../plugins/lib/dns/resolver'
+import { mailauthResolver } from '../../plugins/lib/dns/mailauth'
+import { AnswerCache } from '../../plugins/lib/dns/answer-cache'
+import { TestDns } from './dns-server'
 
 let dns: TestDns
 before(async () => {
