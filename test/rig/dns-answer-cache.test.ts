@@ -3,7 +3,6 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { makeDns } from '../../plugins/lib/dns/resolver'
 import { mailauthResolver } from '../../plugins/lib/dns/mailauth'
-import { AnswerCache } from '../../plugins/lib/dns/answer-cache'
 import { TestDns } from './dns-server'
 
 let dns: TestDns
@@ -41,19 +40,6 @@ test('the mailauth resolver keeps answers and "no record", not failures', async 
   await assert.rejects(r('bad.example', 'TXT'), { code: 'ESERVFAIL' })
   await assert.rejects(r('bad.example', 'TXT'), { code: 'ESERVFAIL' })
   assert.equal(asked('bad.example') >= 4, true)
-})
-
-test('the cache forgets after its lifetime and drops the oldest when full', () => {
-  let now = 0
-  const c = new AnswerCache<number>(1000, 2, () => now)
-  c.set('a', 1)
-  c.set('b', 2)
-  c.set('c', 3)
-  assert.equal(c.get('a'), undefined)
-  assert.equal(c.get('c'), 3)
-  now = 1000
-  assert.equal(c.get('c'), undefined)
-  assert.equal(new AnswerCache<number>(0).enabled, false)
 })
 
 test('a server slower than a third of [dns] timeout but within it is waited for', async () => {

@@ -4,10 +4,9 @@
 // failures are kept by neither; an uncached view stays uncached.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { getDns, makeDns } from '../../plugins/lib/dns/resolver'
-import { mailauthResolver } from '../../plugins/lib/dns/mailauth'
-import { FrontEnd, sharedFrontEnd } from '../../plugins/lib/dns/front-end'
-import { dnsError, withTimeout } from '../../plugins/lib/dns/timeout'
+import { makeDns } from '../../plugins/lib/dns/resolver'
+import { DnsRegistry } from '../../plugins/lib/dns/registry'
+import { FrontEnd } from '../../plugins/lib/dns/front-end'
 import { TestDns } from './dns-server'
 
 let dns: TestDns
@@ -25,11 +24,14 @@ before(async () => {
 })
 after(async () => { await dns.stop() })
 
+// One registry for the file, as a process has one: what a test kept, the next finds.
+const registry = new DnsRegistry()
+
 const asked = (name: string, type: string): number => dns.queries.filter((q) => q.name === name && q.type === type).length
 
 test('a record a check looked up is not asked again by mailauth, and the other way round', async () => {
-  const d = getDns([dns.address], 1, 60)
-  const r = mailauthResolver([dns.address], 1, 60)
+  const d = registry.dns([dns.address], 1, 60)
+  const r = registry.mailauth([dns.address], 1, 60)
   assert.deepEqual(await d.txt('spf.example'), { status: 'ok', values: ['v=spf1 ip4:192.0.2.0/24 -all'] })
   assert.deepEqual(await r('SPF.example', 'TXT'), [['v=spf1 ip4:192.0.2.0/24', ' -all']])
   assert.equal(asked('spf.example', 'TXT'), 1)
@@ -43,8 +45,8 @@ test('a record a check looked up is not asked again by mailauth, and the other w
 })
 
 test('"no such record" is kept for both views, with its code', async () => {
-  const d = getDns([dns.address], 1, 60)
-  const r = mailauthResolver([dns.address], 1, 60)
+  const d = registry.dns([dns.address], 1, 60)
+  const r = registry.mailauth([dns.address], 1, 60)
   assert.deepEqual(await d.txt('nothing.example'), { status: 'none', code: 'ENOTFOUND' })
   await assert.rejects(r('nothing.example', 'TXT'), { code: 'ENOTFOUND', message: 'queryTxt ENOTFOUND nothing.example' })
   assert.deepEqual(await d.a('host.example'), { status: 'ok', values: ['192.0.2.5'] })
@@ -55,8 +57,8 @@ test('"no such record" is kept for both views, with its code', async () => {
 })
 
 test('a failure is kept by neither view: each asks again', async () => {
-  const d = getDns([dns.address], 1, 60)
-  const r = mailauthResolver([dns.address], 1, 60)
+  const d = registry.dns([dns.address], 1, 60)
+  const r = registry.mailauth([dns.address], 1, 60)
   assert.deepEqual(await d.txt('broken.example'), { status: 'error', code: 'ESERVFAIL' })
   const once = asked('broken.example', 'TXT')
   await assert.rejects(r('broken.example', 'TXT'), { code: 'ESERVFAIL' })
@@ -68,8 +70,8 @@ test('a failure is kept by neither view: each asks again', async () => {
 })
 
 test('a check\'s list is its own: changing it changes nothing mailauth is given', async () => {
-  const d = getDns([dns.address], 1, 60)
-  const r = mailauthResolver([dns.address], 1, 60)
+  const d = registry.dns([dns.address], 1, 60)
+  const r = registry.mailauth([dns.address], 1, 60)
   const first = await d.a('host.example')
   assert.equal(first.status, 'ok')
   if (first.status === 'ok') first.values.push('192.0.2.99')
@@ -78,7 +80,7 @@ test('a check\'s list is its own: changing it changes nothing mailauth is given'
 })
 
 test('the checks\' PTR lookups are kept by address', async () => {
-  const d = getDns([dns.address], 1, 60)
+  const d = registry.dns([dns.address], 1, 60)
   assert.deepEqual(await d.ptr('192.0.2.5'), { status: 'ok', values: ['host.example'] })
   assert.deepEqual(await d.ptr('192.0.2.5'), { status: 'ok', values: ['host.example'] })
   assert.equal(asked('5.2.0.192.in-addr.arpa', 'PTR'), 1)
@@ -86,9 +88,9 @@ test('the checks\' PTR lookups are kept by address', async () => {
 })
 
 test('uncached views stay uncached, beside a cached one on the same servers', async () => {
-  const cached = getDns([dns.address], 1, 60)
-  const selfTest = getDns([dns.address], 1, 60, false)
-  const plain = mailauthResolver([dns.address], 1, 0)
+  const cached = registry.dns([dns.address], 1, 60)
+  const selfTest = registry.dns([dns.address], 1, 60, false)
+  const plain = registry.mailauth([dns.address], 1, 0)
   dns.add('fresh.example', { type: 'A', data: '192.0.2.7' })
   await cached.a('fresh.example')
   assert.equal(asked('fresh.example', 'A'), 1)
@@ -103,30 +105,21 @@ test('uncached views stay uncached, beside a cached one on the same servers', as
 })
 
 test('other [dns] settings are another front-end; one a holder left is dropped unless another holds it', () => {
-  const a = sharedFrontEnd('test-one', [dns.address], 2, 60)
-  assert.equal(sharedFrontEnd('test-two', [dns.address], 2, 60), a)
-  assert.notEqual(sharedFrontEnd('test-two', [dns.address], 3, 60), a)
-  assert.equal(sharedFrontEnd('test-one', [dns.address], 3, 60), sharedFrontEnd('test-two', [dns.address], 3, 60))
+  const a = registry.frontEnd('test-one', [dns.address], 2, 60)
+  assert.equal(registry.frontEnd('test-two', [dns.address], 2, 60), a)
+  assert.notEqual(registry.frontEnd('test-two', [dns.address], 3, 60), a)
+  assert.equal(registry.frontEnd('test-one', [dns.address], 3, 60), registry.frontEnd('test-two', [dns.address], 3, 60))
   // nobody holds the 2 s one now: a new one, with an empty cache
-  assert.notEqual(sharedFrontEnd('test-one', [dns.address], 2, 60), a)
+  assert.notEqual(registry.frontEnd('test-one', [dns.address], 2, 60), a)
   assert.equal(new FrontEnd([dns.address], 0.01, 0).timeoutMs, 50)
 })
 
 test('no answer within [dns] timeout: a failure in each view\'s own terms, and not kept', async () => {
-  const d = getDns([dns.address], 0.3, 60)
-  const r = mailauthResolver([dns.address], 0.3, 60)
+  const d = registry.dns([dns.address], 0.3, 60)
+  const r = registry.mailauth([dns.address], 0.3, 60)
   assert.deepEqual(await d.a('silent.example'), { status: 'error', code: 'ETIMEOUT' })
   await assert.rejects(r('silent.example', 'TXT'), { code: 'ETIMEOUT', message: 'TXT silent.example: no answer within 300 ms' })
   assert.equal(r.cached?.('silent.example', 'TXT'), undefined)
   await d.a('silent.example')
   assert.equal(asked('silent.example', 'A'), 2)
-})
-
-test('withTimeout gives the answer when it comes first, ETIMEOUT when the timer does', async () => {
-  assert.equal(await withTimeout(Promise.resolve('x'), 1000, 'A x'), 'x')
-  await assert.rejects(withTimeout(Promise.reject(dnsError('ENOTFOUND', 'gone')), 1000, 'A x'), { code: 'ENOTFOUND', message: 'gone' })
-  let settle: (v: string) => void = () => undefined
-  const never = new Promise<string>((resolve) => { settle = resolve })
-  await assert.rejects(withTimeout(never, 10, 'A slow.example'), { code: 'ETIMEOUT', message: 'A slow.example: no answer within 10 ms' })
-  settle('late')
 })
