@@ -11,10 +11,10 @@ import { isUnlistable, ZoneResult } from './lib/lists/dnsbl'
 import { clientKey } from './lib/config/netlist'
 import { ZoneHealth } from './lib/lists/dnsbl-health'
 import { countOne, recentCount } from './lib/store/rate-window'
-import { gatherSenderMx, SenderMxFacts } from './lib/checks/sender-mx'
+import { SenderMxFacts } from './lib/checks/sender-mx'
 import { Callout } from './lib/callout/callout'
 import { applyRun } from './lib/haraka/apply-run'
-import { calloutVia, keys, lookupZones, rcptLists, RcptLists } from './lib/phases/rcpt'
+import { calloutVia, gatherSenderMx, keys, lookupZones, rcptLists, RcptLists } from './lib/phases/rcpt'
 import { Session } from './lib/phases/session'
 
 // Registered by name, once for the bundle (registerCapabilities).

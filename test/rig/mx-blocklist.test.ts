@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MxBlocklist } from '../../plugins/lib/lists/mx-blocklist'
-import { gatherSenderMx, senderMxCheck, SenderMxFacts } from '../../plugins/lib/checks/sender-mx'
+import { senderMxCheck, SenderMxFacts } from '../../plugins/lib/checks/sender-mx'
+import { gatherSenderMx } from '../../plugins/lib/phases/rcpt'
 import { Dns, makeDns } from '../../plugins/lib/dns/resolver'
 import { TestDns, Zone } from './dns-server'
 

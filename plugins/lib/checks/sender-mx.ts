@@ -4,7 +4,7 @@
 // (SERVFAIL, timeout) is no answer either way, and the domain's owner runs
 // that DNS: it defers with the bundle's MX-TEMP line ([sender_mx]
 // dns_error=defer), so that breaking one's own DNS never passes the check.
-import { Dns, Lookup, Mx } from '../dns/resolver'
+import { Lookup, Mx } from '../dns/resolver'
 import { normalizeDomain } from '../lists/list-file'
 import { MxBlocklist } from '../lists/mx-blocklist'
 import { Verdict } from '../codes/render'
@@ -22,10 +22,10 @@ export interface SenderMxFacts {
 // NXDOMAIN is ENOTFOUND.
 const NO_DATA = new Set(['ENODATA', 'NODATA'])
 
-type Hosts = { kind: 'mx' | 'implicit'; names: string[] } | { kind: 'nothing'; why: string }
+export type Hosts = { kind: 'mx' | 'implicit'; names: string[] } | { kind: 'nothing'; why: string }
 
 // The hosts that receive the domain's mail, by preference.
-function mailHosts(domain: string, mx: Lookup<Mx>): Hosts {
+export function mailHosts(domain: string, mx: Lookup<Mx>): Hosts {
   switch (mx.status) {
     case 'error':
       return { kind: 'nothing', why: `MX lookup failed (${mx.code})` }
@@ -45,33 +45,6 @@ function mailHosts(domain: string, mx: Lookup<Mx>): Hosts {
       return { kind: 'mx', names: [...new Set(names)] }
     }
   }
-}
-
-/**
- * Looks up the sender domain's MX and, when the list has address entries,
- * the A and AAAA records of the first maxHosts MX hosts by preference, all in
- * parallel. The cap keeps a domain with hundreds of MX records from costing
- * hundreds of lookups; names are still matched on every MX record, which
- * costs nothing. CNAMEs (on the domain or an MX host) are followed by the
- * resolver.
- */
-export async function gatherSenderMx(domain: string, sender: string, dns: Dns, needAddresses: boolean, maxHosts = 10): Promise<SenderMxFacts> {
-  const name = normalizeDomain(domain)
-  // The null sender has no domain to look up.
-  if (!name) return { sender, domain: name, mx: { status: 'none', code: 'ENOTFOUND' } }
-  const mx = await dns.mx(name)
-  const facts: SenderMxFacts = { sender, domain: name, mx }
-  if (!needAddresses) return facts
-  const hosts = mailHosts(name, mx)
-  if (hosts.kind === 'nothing') return facts
-  const looked = hosts.names.slice(0, Math.max(0, maxHosts))
-  facts.addresses = await Promise.all(
-    looked.flatMap((host) => [
-      dns.a(host).then((lookup) => ({ host, lookup })),
-      dns.aaaa(host).then((lookup) => ({ host, lookup })),
-    ]),
-  )
-  return facts
 }
 
 export interface SenderMxConfig {

@@ -6,7 +6,7 @@
 import { authenticate } from '../auth/authenticate'
 import { mailauthResolver } from '../dns/mailauth'
 import { Callout } from '../callout/callout'
-import { gatherSenderMx } from '../checks/sender-mx'
+import { gatherSenderMx } from '../phases/rcpt'
 import { getDns } from '../dns/resolver'
 import { isUnlistable } from '../lists/dnsbl'
 import { ZoneHealth } from '../lists/dnsbl-health'

@@ -1,11 +1,14 @@
 // The rcpt plugin's checks at RCPT TO, in order: G31/G32 (DNS lists), G28
 // (new or untrusted IP), G14 (sender's MX), G8/G9 (directory), G6/G7 (live
-// callout), GE (sender blocked by the recipient), G30 (mailbox rate).
+// callout), GE (sender blocked by the recipient), G30 (mailbox rate); and
+// the lookups that gather G14's facts (gatherSenderMx), as connect.ts
+// gathers G1F's.
 import { Callout, CalloutAnswer, calloutTargets } from '../callout/callout'
 import { cachedCallout, calloutCheck } from '../checks/callout'
 import { mailboxRate } from '../checks/mailbox-rate'
 import { newIpCheck, NewIpFacts } from '../checks/new-ip'
-import { senderMxCheck, SenderMxFacts } from '../checks/sender-mx'
+import { mailHosts, senderMxCheck, SenderMxFacts } from '../checks/sender-mx'
+import { normalizeDomain } from '../lists/list-file'
 import { Dns } from '../dns/resolver'
 import { answerMeaning, queryName, ZoneConfig, ZoneResult } from '../lists/dnsbl'
 import { dnsblCheck } from '../checks/dnsbl'
@@ -160,4 +163,31 @@ export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLis
     const saw = `${recent === undefined ? '?' : Math.floor(recent)} message(s) accepted for ${address} in the last ${own.mailbox_rate.period} s, limit ${own.mailbox_rate.limit}`
     run.judge('mailbox_rate', mailboxRate({ recent }, own.mailbox_rate), saw)
   }
+}
+
+/**
+ * Looks up the sender domain's MX and, when the list has address entries,
+ * the A and AAAA records of the first maxHosts MX hosts by preference, all in
+ * parallel. The cap keeps a domain with hundreds of MX records from costing
+ * hundreds of lookups; names are still matched on every MX record, which
+ * costs nothing. CNAMEs (on the domain or an MX host) are followed by the
+ * resolver.
+ */
+export async function gatherSenderMx(domain: string, sender: string, dns: Dns, needAddresses: boolean, maxHosts = 10): Promise<SenderMxFacts> {
+  const name = normalizeDomain(domain)
+  // The null sender has no domain to look up.
+  if (!name) return { sender, domain: name, mx: { status: 'none', code: 'ENOTFOUND' } }
+  const mx = await dns.mx(name)
+  const facts: SenderMxFacts = { sender, domain: name, mx }
+  if (!needAddresses) return facts
+  const hosts = mailHosts(name, mx)
+  if (hosts.kind === 'nothing') return facts
+  const looked = hosts.names.slice(0, Math.max(0, maxHosts))
+  facts.addresses = await Promise.all(
+    looked.flatMap((host) => [
+      dns.a(host).then((lookup) => ({ host, lookup })),
+      dns.aaaa(host).then((lookup) => ({ host, lookup })),
+    ]),
+  )
+  return facts
 }
