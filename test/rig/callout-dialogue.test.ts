@@ -3,8 +3,9 @@
 // refused connections.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { freePort } from '../../rig/ports'
-import { callout, downstream, HELO, until } from './fixtures'
+import { freePort } from './ports'
+import { callout, downstream, HELO } from './callout-fixtures'
+import { waitFor } from './wait'
 
 describe('Callout.verify', () => {
   test('sends EHLO, MAIL FROM:<>, RCPT TO:<x>, QUIT, CRLF-terminated', async (t) => {
@@ -12,12 +13,12 @@ describe('Callout.verify', () => {
     const c = callout()
     const got = await c.verify({ host: ds.host, port: ds.port }, 'Bob@Example.com')
     assert.deepEqual(got, { result: 'valid', code: 250, reply: '250 2.1.5 OK' })
-    await until('QUIT', () => ds.sessions[0]?.commands.length === 4 && ds.open === 0 && c.active === 0)
+    await waitFor('QUIT', () => ds.sessions[0]?.commands.length === 4 && ds.open === 0 && c.active === 0)
     assert.deepEqual(ds.sessions[0].commands, [`EHLO ${HELO}`, 'MAIL FROM:<>', 'RCPT TO:<Bob@Example.com>', 'QUIT'])
 
     const withSender = callout({ sender: 'verify@mx.test' })
     await withSender.verify({ host: ds.host, port: ds.port }, 'bob@example.com')
-    await until('QUIT', () => ds.sessions[1]?.commands.length === 4)
+    await waitFor('QUIT', () => ds.sessions[1]?.commands.length === 4)
     assert.equal(ds.sessions[1].commands[1], 'MAIL FROM:<verify@mx.test>')
   })
 
@@ -42,7 +43,7 @@ describe('Callout.verify', () => {
       ds.setGreeting('220 downstream.test ESMTP')
       ds.setMailFrom('250 2.1.0 OK')
     }
-    await until('every dialogue closed', () => c.active === 0 && ds.open === 0)
+    await waitFor('every dialogue closed', () => c.active === 0 && ds.open === 0)
   })
 
   test('a server that never answers RCPT TO: tempfail within timeoutMs, socket gone', async (t) => {
@@ -50,14 +51,14 @@ describe('Callout.verify', () => {
     const c = callout({ timeoutMs: 300 })
     const started = Date.now()
     const pending = c.verify({ host: ds.host, port: ds.port }, 'slow@example.com')
-    await until('the dialogue to open', () => c.active === 1)
+    await waitFor('the dialogue to open', () => c.active === 1)
     const got = await pending
     const took = Date.now() - started
     assert.equal(got.result, 'tempfail')
     assert.equal(got.code, undefined)
     assert.match(got.reply, /no RCPT TO reply in time/)
     assert.ok(took >= 290 && took <= 400, `took ${took} ms`)
-    await until('socket closed', () => c.active === 0 && ds.open === 0)
+    await waitFor('socket closed', () => c.active === 0 && ds.open === 0)
   })
 
   test('silent greeting and a dropped connection are tempfail', async (t) => {
@@ -70,7 +71,7 @@ describe('Callout.verify', () => {
     const b = await callout().verify({ host: dropper.host, port: dropper.port }, 'drop@example.com')
     assert.equal(b.result, 'tempfail')
     assert.match(b.reply, /connection closed \(RCPT TO reply\)/)
-    await until('sockets closed', () => silent.open === 0 && dropper.open === 0)
+    await waitFor('sockets closed', () => silent.open === 0 && dropper.open === 0)
   })
 
   test('nobody listening: tempfail at once', async () => {

@@ -1,10 +1,9 @@
 // What the callout tests share: a Callout with test settings, the rig's
-// downstream SMTP server, a server that plays a script, and a poll until a
-// condition holds.
+// downstream SMTP server, and a server that plays a script.
 import { TestContext } from 'node:test'
 import * as net from 'node:net'
-import { Callout, CalloutOptions } from '../../../plugins/lib/callout/callout'
-import { Downstream, DownstreamOptions } from '../../rig/downstream'
+import { Callout, CalloutOptions } from '../../plugins/lib/callout/callout'
+import { Downstream, DownstreamOptions } from './downstream'
 
 export const HELO = 'callout.test'
 
@@ -16,14 +15,6 @@ export async function downstream(t: TestContext, opts: DownstreamOptions = {}): 
   const ds = await Downstream.start(opts)
   t.after(() => ds.stop())
   return ds
-}
-
-export async function until(what: string, ok: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
 }
 
 /** A server that plays a script: each client line gets the next reply, written in pieces. */

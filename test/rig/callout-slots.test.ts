@@ -2,8 +2,9 @@
 // against the rig's downstream SMTP server.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { calloutCheck } from '../../../plugins/lib/checks/callout'
-import { callout, downstream, until } from './fixtures'
+import { calloutCheck } from '../../plugins/lib/checks/callout'
+import { callout, downstream } from './callout-fixtures'
+import { waitFor } from './wait'
 
 describe('Callout limits and fall-through', () => {
   test('maxPerServer: a caller that cannot get a slot in time gives up without connecting', async (t) => {
@@ -16,7 +17,7 @@ describe('Callout limits and fall-through', () => {
     assert.equal(second.result, 'tempfail')
     assert.equal(second.reply, `too many callouts to 127.0.0.1:${ds.port}`)
     assert.equal(ds.connections, 1)
-    await until('slot free', () => c.active === 0)
+    await waitFor('slot free', () => c.active === 0)
   })
 
   test('maxPerServer: waiting callers are served one at a time, first come first served', async (t) => {
@@ -46,7 +47,7 @@ describe('Callout per client and the queue', () => {
     // Two of the client's callouts hang; its third waits for one of them.
     const hanging = [c.verify(target, 'slow@example.com', client), c.verify(target, 'slow@example.com', client)]
     const third = c.verify(target, 'a@example.com', client)
-    await until('two dialogues open', () => ds.open === 2)
+    await waitFor('two dialogues open', () => ds.open === 2)
     assert.equal(c.queued, 1)
     // Another client gets its answer while the first one's callouts hang.
     const t0 = performance.now()
@@ -61,7 +62,7 @@ describe('Callout per client and the queue', () => {
     assert.deepEqual(got, { result: 'tempfail', reply: `too many callouts for client ${client}` })
     assert.equal(ds.connections, 3)
     assert.equal(c.queued, 0)
-    await until('slots free', () => c.active === 0)
+    await waitFor('slots free', () => c.active === 0)
   })
 
   test('maxPerClient: waiting callouts of one client run one after another, first come first served', async (t) => {
@@ -84,9 +85,9 @@ describe('Callout per client and the queue', () => {
     const target = { host: ds.host, port: ds.port }
     // One open, two waiting (one for its client slot, one for the server's): the queue is full.
     const open = c.verify(target, 'a@example.com', '198.18.0.1')
-    await until('one dialogue open', () => ds.open === 1)
+    await waitFor('one dialogue open', () => ds.open === 1)
     const waiting = [c.verify(target, 'b@example.com', '198.18.0.1'), c.verify(target, 'c@example.com', '198.18.0.2')]
-    await until('two waiting', () => c.queued === 2)
+    await waitFor('two waiting', () => c.queued === 2)
     const t0 = performance.now()
     const refused = await Promise.all([c.verify(target, 'd@example.com', '198.18.0.3'), c.verify(target, 'e@example.com', '198.18.0.1'), c.verify(target, 'f@example.com')])
     assert.ok(performance.now() - t0 < 50, 'answered at once, not at the timeout')
@@ -95,7 +96,7 @@ describe('Callout per client and the queue', () => {
     assert.equal(ds.connections, 1)
     await Promise.all([open, ...waiting])
     assert.equal(c.queued, 0)
-    await until('slots free', () => c.active === 0)
+    await waitFor('slots free', () => c.active === 0)
     // Room again once the queue has drained.
     ds.setDefault('250 2.1.5 OK')
     assert.equal((await c.verify(target, 'g@example.com', '198.18.0.3')).result, 'valid')
