@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { TestDns } from './dns-server'
 import { AuthInput, authenticate } from '../../plugins/lib/auth/authenticate'
 import { mailauthResolver, messageResolver } from '../../plugins/lib/dns/mailauth'
-import { getDns } from '../../plugins/lib/dns/resolver'
+import { DnsRegistry } from '../../plugins/lib/dns/registry'
 
 let dns: TestDns
 before(async () => {
@@ -105,11 +105,13 @@ test('a kept answer is given at once, the same as a lookup gives it', async () =
 })
 
 test('a record the checks looked up on the same [dns] settings is not asked again, nor counted against the message', async () => {
-  const checks = getDns([dns.address], 1, 60)
+  // The process's registry, as the plugins share it: the checks' Dns and mailauth's resolver on one front-end.
+  const registry = new DnsRegistry()
+  const checks = registry.dns([dns.address], 1, 60)
   assert.deepEqual(await checks.txt('checked.example'), { status: 'ok', values: ['v=spf1 ip4:198.51.100.0/24 -all'] })
   dns.queries = []
   const raw = Buffer.from('From: <a@checked.example>\r\nSubject: x\r\n\r\nhi\r\n')
-  const facts = await authenticate(input({ raw, mailFrom: 'a@checked.example', resolver: mailauthResolver([dns.address], 1, 60) }))
+  const facts = await authenticate(input({ raw, mailFrom: 'a@checked.example', resolver: registry.mailauth([dns.address], 1, 60) }))
   assert.equal(facts.spf.result, 'pass')
   assert.equal(facts.dmarc?.result, 'pass')
   assert.deepEqual(dns.queries.map((q) => `${q.type} ${q.name}`), ['TXT _dmarc.checked.example'])

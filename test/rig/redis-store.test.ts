@@ -2,6 +2,7 @@
 // store keeps, key lifetimes, heartbeats, and Redis going away and coming back.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { CodeCounters } from '../../plugins/lib/codes/counters'
 import { RedisStore } from '../../plugins/lib/store/redis'
 import { StoreUnavailable } from '../../plugins/lib/store/types'
 import { Redis } from './redis'
@@ -21,14 +22,14 @@ after(async () => { await redis.stop() })
 
 storeContract('redis', async () => {
   await redis.command('FLUSHALL')
-  const s = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet)
+  const s = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet, new CodeCounters())
   await ready(s)
   return s
 })
 
 test('redis: every key gets a lifetime', async () => {
   await redis.command('FLUSHALL')
-  const s = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet)
+  const s = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet, new CodeCounters())
   await ready(s)
   await s.incr('sc:a', 1, 120)
   await s.gauge('sc:g', 1, 300)
@@ -45,8 +46,8 @@ test('redis: every key gets a lifetime', async () => {
 
 test('redis: a process whose heartbeat lapsed stops counting', async () => {
   await redis.command('FLUSHALL')
-  const a = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet)
-  const b = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet)
+  const a = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet, new CodeCounters())
+  const b = new RedisStore({ host: '127.0.0.1', port: redis.port }, 500, quiet, new CodeCounters())
   await ready(a)
   await ready(b)
   await a.gauge('sc:g', 1, 300)
@@ -62,7 +63,8 @@ test('redis down: operations fail fast, then recover by themselves', async () =>
   const warn: string[] = []
   const info: string[] = []
   const r2 = await Redis.start()
-  const s = new RedisStore({ host: '127.0.0.1', port: r2.port }, 300, { logwarn: (m) => warn.push(m), loginfo: (m) => info.push(m) })
+  const counters = new CodeCounters()
+  const s = new RedisStore({ host: '127.0.0.1', port: r2.port }, 300, { logwarn: (m) => warn.push(m), loginfo: (m) => info.push(m) }, counters)
   try {
     await ready(s)
     await r2.kill()
@@ -73,10 +75,12 @@ test('redis down: operations fail fast, then recover by themselves', async () =>
       await assert.rejects(s.incr('k', 1, 60), (err: Error) => err instanceof StoreUnavailable && err.message === 'redis is not connected')
     }
     assert.equal(warn.length, 1, 'said once')
+    // Each refused operation let mail through: counted in the counters it was given.
+    assert.deepEqual(counters.failOpenCounts(), { store: 3 })
     await r2.restart()
     await ready(s)
     assert.equal(await s.incr('k', 1, 60), 1)
-    assert.match(info[0], /is back/)
+    assert.equal(info[0], `redis 127.0.0.1:${r2.port} is back; checks that count use it again (3 store operation(s) let mail through meanwhile) [fail-open store #3]`)
   } finally {
     await s.close()
     await r2.stop()

@@ -6,9 +6,9 @@
 // cannot cause went wrong (docs/fail-open.md): each is counted, and the count
 // goes into its log line, so an operator sees how often mail passed unchecked.
 //
-// The counts are per Haraka process, shared by the four plugins: the
-// process's one CodeCounters is PROCESS_COUNTERS (haraka/process.ts hands it
-// to each plugin); a test makes its own.
+// The counts are per Haraka process, shared by the four plugins and the
+// Redis store: the process's one CodeCounters is in haraka/process.ts; a
+// test makes its own.
 export class CodeCounters {
   private readonly codes = new Map<string, number>()
   private readonly failOpen = new Map<string, number>()
@@ -34,24 +34,4 @@ export class CodeCounters {
   failOpenCounts(): Record<string, number> {
     return Object.fromEntries(this.failOpen)
   }
-}
-
-/** This process's counters. */
-export const PROCESS_COUNTERS = new CodeCounters()
-
-export function countCode(id: string, monitor: boolean): number {
-  return PROCESS_COUNTERS.countCode(id, monitor)
-}
-
-export function codeCounts(): Record<string, number> {
-  return PROCESS_COUNTERS.codeCounts()
-}
-
-/** Counts one more message let through on this fail-open path; returns the running count. */
-export function countFailOpen(path: string): number {
-  return PROCESS_COUNTERS.countFailOpen(path)
-}
-
-export function failOpenCounts(): Record<string, number> {
-  return PROCESS_COUNTERS.failOpenCounts()
 }

@@ -1,8 +1,9 @@
 // The one place the bundle asks the DNS: a c-ares query through [dns]
 // servers, bounded by [dns] timeout in total, retries included, and the one
 // answer cache behind it. The checks' Dns (resolver.ts) and the resolver
-// handed to mailauth (mailauth.ts) are two views of it, so a name one of them
-// looked up is not asked again by the other while its answer is kept.
+// handed to mailauth (mailauth-view.ts) are two views of it, so a name one of
+// them looked up is not asked again by the other while its answer is kept
+// (registry.ts shares one front-end between views on the same settings).
 import { promises as dnsp } from 'node:dns'
 import { AnswerCache } from './answer-cache'
 import { Lookup, NO_RECORD } from './lookup'
@@ -91,25 +92,4 @@ export class FrontEnd {
       return { error: e, expires }
     }
   }
-}
-
-// The front-end each caller of sharedFrontEnd() holds now, by caller: one
-// per [dns] settings in use, dropped when no caller holds it any more.
-const held = new Map<string, { signature: string; frontEnd: FrontEnd }>()
-
-/**
- * The front-end for these settings that `holder` (one name per caller) is to
- * use, shared with every other holder on the same settings. A holder asks
- * again only when its settings change; its old front-end (and cache) goes
- * unless another holder still has it.
- */
-export function sharedFrontEnd(holder: string, servers: readonly string[], timeoutSec: number, cacheSec: number): FrontEnd {
-  const signature = JSON.stringify([servers, timeoutSec, cacheSec])
-  const mine = held.get(holder)
-  if (mine?.signature === signature) return mine.frontEnd
-  let frontEnd: FrontEnd | undefined
-  for (const h of held.values()) if (h.signature === signature) frontEnd = h.frontEnd
-  frontEnd ??= new FrontEnd(servers, timeoutSec, cacheSec)
-  held.set(holder, { signature, frontEnd })
-  return frontEnd
 }

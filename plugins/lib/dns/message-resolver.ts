@@ -1,7 +1,7 @@
 // One message's resolver for mailauth, on the process's (mailauth.ts): each
 // question asked once per message, each use (SPF, DKIM, DMARC) with its own
 // deadline, and the message's lookup budget ([dns] max_lookups).
-import type { MailauthResolver, ResolverFn } from './mailauth'
+import type { MailauthResolver, ResolverFn } from './mailauth-view'
 import type { TimedAnswer } from './front-end'
 import { dnsError, withTimeout } from './timeout'
 

@@ -2,7 +2,7 @@
 // txt, each a Lookup that keeps "no such record" apart from "could not find
 // out", on the same answers and cache as the resolver handed to mailauth.
 import ipaddr from 'ipaddr.js'
-import { FrontEnd, Kept, TimedAnswer, keyOf, sharedFrontEnd } from './front-end'
+import { FrontEnd, Kept, TimedAnswer, keyOf } from './front-end'
 import { Lookup, Mx, NO_RECORD } from './lookup'
 
 export type { Lookup, Mx } from './lookup'
@@ -53,7 +53,8 @@ function readHit<T>(hit: { value: Kept }, read: Read<T>): Lookup<T> {
   return (hit.value.lookup ??= fromKept(hit.value, read)) as Lookup<T>
 }
 
-function dnsOn(frontEnd: FrontEnd): Dns {
+/** The checks' view of this front-end and its cache. */
+export function dnsView(frontEnd: FrontEnd): Dns {
   async function lookup<T>(name: string, rrtype: string, key: string, read: Read<T>): Promise<Lookup<T>> {
     const hit = frontEnd.kept(key)
     if (hit) return readHit(hit, read)
@@ -76,23 +77,5 @@ function dnsOn(frontEnd: FrontEnd): Dns {
 
 /** A resolver of its own, with a cache of its own (cacheSec 0: none). */
 export function makeDns(servers: readonly string[], timeoutSec: number, cacheSec = 0): Dns {
-  return dnsOn(new FrontEnd(servers, timeoutSec, cacheSec))
-}
-
-const current = new Map<boolean, { signature: string; dns: Dns }>()
-
-/**
- * One resolver per process for the current [dns] settings, on the same
- * front-end and cache as mailauthResolver() for those settings; `cached:
- * false` gives one that always asks (the DNS list self-tests must see the
- * zone as it is now).
- */
-export function getDns(servers: readonly string[], timeoutSec: number, cacheSec: number, cached = true): Dns {
-  const ttl = cached ? cacheSec : 0
-  const signature = JSON.stringify([servers, timeoutSec, ttl])
-  const c = current.get(cached)
-  if (c?.signature === signature) return c.dns
-  const dns = dnsOn(sharedFrontEnd(cached ? 'dns' : 'dns-uncached', servers, timeoutSec, ttl))
-  current.set(cached, { signature, dns })
-  return dns
+  return dnsView(new FrontEnd(servers, timeoutSec, cacheSec))
 }

@@ -4,10 +4,9 @@
 // line, the DNS lookups, callouts and clamd scans are made as the server
 // would make them, the counter store is read and never written.
 import { authenticate } from '../auth/authenticate'
-import { mailauthResolver } from '../dns/mailauth'
+import { DnsRegistry } from '../dns/registry'
 import { Callout } from '../callout/callout'
-import { gatherSenderMx } from '../phases/rcpt'
-import { getDns } from '../dns/resolver'
+import { gatherSenderMx } from '../checks/sender-mx'
 import { isUnlistable } from '../lists/dnsbl'
 import { ZoneHealth } from '../lists/dnsbl-health'
 import { Phase } from '../codes/catalog'
@@ -18,6 +17,7 @@ import { clientKey } from '../config/netlist'
 import { calloutVia, keys, lookupZones, rcptLists } from '../phases/rcpt'
 import { PhaseRun, Step } from '../phases/run'
 import { Session } from '../phases/session'
+import { CodeCounters } from '../codes/counters'
 import { skipFor } from '../phases/skip'
 import { recentCount } from '../store/rate-window'
 import { renderVerdict } from '../codes/render'
@@ -106,13 +106,15 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
     return { skip, stages, outcome: { accepted: input.to }, notes }
   }
 
+  // Mail this run lets through on a fail-open path, numbered as one process numbers it.
+  const failOpen = new CodeCounters()
   // Opened on first use: most runs given their counters never need it.
   let base: CounterStore | undefined
   let opening: Promise<CounterStore> | undefined
   const open = (): Promise<CounterStore> => {
     opening ??= (async () => {
       if (shared.store.backend !== 'redis') return (base = new MemoryStore())
-      const redis = new RedisStore(cfg.data.redis, Math.round(shared.store.timeout * 1000), { logwarn: (m) => notes.push(m), loginfo: () => undefined })
+      const redis = new RedisStore(cfg.data.redis, Math.round(shared.store.timeout * 1000), { logwarn: (m) => notes.push(m), loginfo: () => undefined }, failOpen)
       base = redis
       if (!(await redis.ready(2000))) notes.push('store: redis did not answer within 2 s; the counter checks see nothing')
       return redis
@@ -127,7 +129,9 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
     close: async () => undefined,
   })
   const servers = input.dnsServers ?? shared.dns.servers
-  const dns = getDns(servers, shared.dns.timeout, 0, false)
+  // This run's own resolvers, uncached: it sees the DNS as it is now; mailauth's shares their front-end.
+  const resolvers = new DnsRegistry()
+  const dns = resolvers.dns(servers, shared.dns.timeout, 0, false)
   const done = (name: StageName): boolean => input.stopAfter === name
   const runs = (name: StageName): boolean => input.only === undefined || input.only === name
   const accepted: string[] = []
@@ -148,6 +152,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
     mailfrom: on.has('mailfrom') ? mailfrom : undefined,
     rcpt: on.has('rcpt') ? { own, lists } : undefined,
     data: on.has('data') ? data : undefined,
+    counters: failOpen,
   })
   try {
     // connect: G2
@@ -217,7 +222,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
       banned: parseBannedExtensions(cfg.data.lines('support-codes.banned_extensions'), (m) => notes.push(m)),
       authenticate: (raw) => authenticate({
         raw, ip, helo: input.helo, mailFrom: input.from, mta: cfg.data.hostname(),
-        resolver: mailauthResolver(servers, shared.dns.timeout, 0),
+        resolver: resolvers.mailauth(servers, shared.dns.timeout, 0),
         maxLookupsMs: shared.dns.timeout * 3000,
       }),
     })

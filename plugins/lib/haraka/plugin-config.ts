@@ -10,7 +10,8 @@ import { FileName, SHARED_FILE, SettingsOf } from '../config/schema'
 import { readSettings } from '../config/settings'
 import { CounterStore, redisEndpoint } from '../store'
 import { RedisEndpoint } from '../store/redis'
-import { Dns, getDns } from '../dns/resolver'
+import { Dns } from '../dns/resolver'
+import { MailauthResolver } from '../dns/mailauth'
 
 // A bad value is named once per process, not on every reload or connection.
 function reportOnce(plugin: SupportCodesPlugin, message: string): void {
@@ -127,11 +128,11 @@ export class PluginConfig<F extends FileName> {
     return this.storeNow
   }
 
-  /** The resolver for the current [dns] settings (one per process), with its answer cache. */
+  /** The resolver for the current [dns] settings (one per process: haraka/process.ts), with its answer cache. */
   dns(): Dns {
     if (!this.dnsNow) {
       const d = this.shared.dns
-      this.dnsNow = getDns(d.servers, d.timeout, d.cache_ttl)
+      this.dnsNow = processOf(this.plugin).dns.dns(d.servers, d.timeout, d.cache_ttl)
     }
     return this.dnsNow
   }
@@ -139,6 +140,12 @@ export class PluginConfig<F extends FileName> {
   /** A resolver that always asks, for the DNS list self-tests. */
   dnsUncached(): Dns {
     const d = this.shared.dns
-    return getDns(d.servers, d.timeout, 0, false)
+    return processOf(this.plugin).dns.dns(d.servers, d.timeout, 0, false)
+  }
+
+  /** The resolver handed to mailauth for the current [dns] settings, on the same answers as dns(). */
+  mailauth(): MailauthResolver {
+    const d = this.shared.dns
+    return processOf(this.plugin).dns.mailauth(d.servers, d.timeout, d.cache_ttl)
   }
 }

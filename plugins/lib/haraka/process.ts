@@ -1,20 +1,25 @@
 // What the four plugins share in one Haraka process, as one object: the
-// counter store (one Redis connection), the per-code counts, the problems
-// already named in the log, and which plugin advertises the extension at
-// EHLO. Each plugin instance reaches it through its supportCodes field, set
+// counter store (one Redis connection), the DNS front-ends and their answer
+// cache, the per-code counts, the problems already named in the log, and
+// which plugin advertises the extension at EHLO. Each plugin instance reaches it through its supportCodes field, set
 // in register(); a test gives its plugins a fresh one.
-import { CodeCounters, PROCESS_COUNTERS } from '../codes/counters'
+import { CodeCounters } from '../codes/counters'
+import { DnsRegistry } from '../dns/registry'
 import { StoreRegistry } from '../store'
 import { HarakaPlugin } from './types'
 
 export class BundleProcess {
-  readonly stores = new StoreRegistry()
+  /** The counter store; the Redis store counts what it lets through in this process's counters. */
+  readonly stores: StoreRegistry
+  readonly dns = new DnsRegistry()
   /** Problems with the settings already logged: each is named once per process, not on every reload. */
   readonly reported = new Set<string>()
   /** The plugin that registered the capabilities hook (hook.ts registerCapabilities). */
   capabilitiesBy: string | undefined
 
-  constructor(readonly counters = new CodeCounters()) {}
+  constructor(readonly counters = new CodeCounters()) {
+    this.stores = new StoreRegistry(counters)
+  }
 }
 
 let processWide: BundleProcess | undefined
@@ -26,11 +31,10 @@ export interface SupportCodesPlugin extends HarakaPlugin {
 
 /**
  * The shared parts of a plugin instance: the ones it was given (a test), or
- * this process's, made on first use. The counts are the process's own
- * (codes/counters.ts), which the Redis store counts in too.
+ * this process's, made on first use.
  */
 export function processOf(plugin: SupportCodesPlugin): BundleProcess {
-  return plugin.supportCodes ?? (processWide ??= new BundleProcess(PROCESS_COUNTERS))
+  return plugin.supportCodes ?? (processWide ??= new BundleProcess())
 }
 
 /** At register(): the plugin instance keeps the shared parts it will use. */

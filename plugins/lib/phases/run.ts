@@ -4,7 +4,7 @@
 // same session driver (./session.ts) and differ only in where the facts come
 // from and what they do with the record.
 import { Phase } from '../codes/catalog'
-import { CodeCounters, PROCESS_COUNTERS } from '../codes/counters'
+import { CodeCounters } from '../codes/counters'
 import { Verdict } from '../codes/render'
 import { isMonitor } from '../config/settings'
 
@@ -41,9 +41,10 @@ export class PhaseRun {
   /**
    * @param monitorOf whether a check's verdicts are only logged ([check] monitor, [main] monitor).
    * @param phase the phase whose catalog rows render this run's verdicts.
-   * @param counters where mail let through on a fail-open path is counted.
+   * @param counters where mail let through on a fail-open path is counted
+   *   (the plugins give their process's; without, the run counts on its own).
    */
-  constructor(private readonly monitorOf: (check: string) => boolean, readonly phase?: Phase, private readonly counters: CodeCounters = PROCESS_COUNTERS) {}
+  constructor(private readonly monitorOf: (check: string) => boolean, readonly phase?: Phase, private readonly counters: CodeCounters = new CodeCounters()) {}
 
   /** Whether a verdict of this check would only be logged. */
   isMonitor(check: string): boolean {

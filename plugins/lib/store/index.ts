@@ -2,6 +2,7 @@
 // memory store, the Redis store, and the sliding-window rate on top of either.
 //
 // May import: codes.
+import { CodeCounters } from '../codes/counters'
 import { MemoryStore } from './memory'
 import { RedisEndpoint, RedisStore } from './redis'
 import { CounterStore, StoreLogger } from './types'
@@ -36,12 +37,15 @@ export function redisEndpoint(ini: Record<string, Record<string, unknown> | unde
 export class StoreRegistry {
   private current: { signature: string; store: CounterStore } | undefined
 
+  /** @param counters where the Redis store counts what it let through (the process's counters). */
+  constructor(private readonly counters: CodeCounters) {}
+
   /** maxKeys: [store] max_keys, the memory backend's cap. */
   get(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger, maxKeys?: number): CounterStore {
     const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec, backend === 'memory' ? maxKeys ?? null : null])
     if (this.current?.signature === signature) return this.current.store
     const old = this.current?.store
-    const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log) : new MemoryStore(Date.now, maxKeys)
+    const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log, this.counters) : new MemoryStore(Date.now, maxKeys)
     this.current = { signature, store }
     // Operations already under way on the old store finish first.
     if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()

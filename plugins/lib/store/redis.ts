@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { createClient } from '@redis/client'
-import { countFailOpen, failOpenCounts } from '../codes/counters'
+import { CodeCounters } from '../codes/counters'
 import { CounterStore, StoreLogger, StoreUnavailable } from './types'
 
 // KEYS[1] key, ARGV[1] amount, ARGV[2] lifetime in seconds.
@@ -73,6 +73,8 @@ export class RedisStore implements CounterStore {
     readonly endpoint: RedisEndpoint,
     private readonly timeoutMs: number,
     private readonly log: StoreLogger,
+    /** Where the operations that let mail through for want of Redis are counted: the process's counters. */
+    private readonly counters: CodeCounters,
   ) {
     const where = endpoint.path ?? `${endpoint.host ?? '127.0.0.1'}:${endpoint.port ?? 6379}`
     this.client = createClient({
@@ -92,7 +94,7 @@ export class RedisStore implements CounterStore {
     this.client.on('error', (err: Error) => this.markDown(`redis ${where}: ${err.message}`))
     this.client.on('ready', () => {
       if (this.down) {
-        this.log.loginfo(`redis ${where} is back; checks that count use it again (${this.missed} store operation(s) let mail through meanwhile) [fail-open store #${failOpenCounts().store ?? 0}]`)
+        this.log.loginfo(`redis ${where} is back; checks that count use it again (${this.missed} store operation(s) let mail through meanwhile) [fail-open store #${this.counters.failOpenCounts().store ?? 0}]`)
       }
       this.down = false
       this.missed = 0
@@ -125,7 +127,7 @@ export class RedisStore implements CounterStore {
   // Each command that fails for want of Redis lets a check pass: counted (docs/fail-open.md).
   private unavailable(why: string): StoreUnavailable {
     this.missed++
-    countFailOpen('store')
+    this.counters.countFailOpen('store')
     return new StoreUnavailable(why)
   }
 
