@@ -6,7 +6,7 @@
 // (parse_body) is never turned on.
 import { Connection, Next } from './lib/haraka/types'
 import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
-import { messageOf, releaseMessage, releaseOwner, startCapture } from './lib/haraka/message-capture'
+import { MessageCapture } from './lib/haraka/message-capture'
 import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { clamdPing } from './lib/content/clamd'
@@ -33,6 +33,8 @@ class DataInstance {
   // delay; a large message still goes to the thread, so that a connection
   // opened meanwhile is served.
   readonly open = new Set<string>()
+  /** The messages kept as they arrive, within [scan] max_kept_bytes (lib/haraka/message-capture.ts). */
+  readonly capture = new MessageCapture()
   private banned: { version: number; set: Set<string> } | undefined
 
   constructor(plugin: DataPlugin) {
@@ -78,7 +80,7 @@ export function hook_disconnect(this: DataPlugin, next: Next, connection?: Conne
   if (connection?.uuid) this.supportCodesInstance?.open.delete(connection.uuid)
   try {
     // A transaction Haraka dropped without destroying its stream gives its bytes back here.
-    if (connection) releaseOwner(connection)
+    if (connection) this.supportCodesInstance?.capture.releaseOwner(connection)
   } catch (err) {
     connection?.logerror?.(this, `releasing the connection's messages: ${String(err)}`)
   }
@@ -88,8 +90,8 @@ export function hook_disconnect(this: DataPlugin, next: Next, connection?: Conne
 // At the DATA command: keep the message as it arrives (see lib/haraka/message-capture.ts).
 export const hook_data = hook('data', function (this: DataPlugin, connection: Connection) {
   const txn = connection.transaction
-  const { config } = instanceOf(this)
-  if (txn && !skipReason(connection, config.allow)) startCapture(txn, CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes, connection)
+  const { config, capture } = instanceOf(this)
+  if (txn && !skipReason(connection, config.allow)) capture.startCapture(txn, CAPTURE_MAX_BYTES, config.own.scan.max_kept_bytes, connection)
   return undefined
 })
 
@@ -114,7 +116,7 @@ export const hook_data_post = hook('data_post', async function (this: DataPlugin
       // The Received header Haraka has just added carries this transaction's id: not counted.
       received: txn.header.get_all('Received').filter((v) => !v.includes(txn.uuid)),
       self: [config.hostname()],
-      raw: () => messageOf(txn, connection),
+      raw: () => self.capture.messageOf(txn, connection),
       banned: self.bannedExtensions(),
       scan: (raw, settings) => scanner.facts(raw, settings, {
         minBytes: open.size > 1 ? own.scan.thread_min_bytes : 0,
@@ -137,7 +139,7 @@ export const hook_data_post = hook('data_post', async function (this: DataPlugin
     })
   } finally {
     // Once nothing reads the message any more, its buffer serves the next one.
-    const release = (): void => releaseMessage(txn)
+    const release = (): void => self.capture.releaseMessage(txn)
     if (reading) reading.then(release, release)
     else release()
   }

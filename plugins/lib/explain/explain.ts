@@ -6,7 +6,7 @@
 import { authenticate } from '../auth/authenticate'
 import { DnsRegistry } from '../dns/registry'
 import { Callout } from '../callout/callout'
-import { gatherSenderMx } from '../checks/sender-mx'
+import { gatherSenderMx } from '../phases/rcpt'
 import { isUnlistable } from '../lists/dnsbl'
 import { ZoneHealth } from '../lists/dnsbl-health'
 import { Phase } from '../codes/catalog'
