@@ -6,6 +6,7 @@ import { hook, skipReason, hook_capabilities, decide, registerCapabilities, CAPA
 import { netList } from '../../../plugins/lib/config/netlist'
 import { Connection, HarakaPlugin, ResultStore } from '../../../plugins/lib/haraka/types'
 import { BundleProcess, SupportCodesPlugin } from '../../../plugins/lib/haraka/process'
+import { waitFor } from '../../rig/wait'
 
 function fakePlugin(): HarakaPlugin & { errors: string[] } {
   const errors: string[] = []
@@ -17,12 +18,18 @@ function fakePlugin(): HarakaPlugin & { errors: string[] } {
   }
 }
 
-function run(body: () => unknown): Promise<{ calls: unknown[][]; errors: string[] }> {
+// Once next() has been called, a turn of the event loop lets every settled
+// promise of the body run: a second call would be seen by then.
+const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+async function run(body: () => unknown): Promise<{ calls: unknown[][]; errors: string[] }> {
   const plugin = fakePlugin()
   const calls: unknown[][] = []
   const wrapped = hook('t', body as never)
   wrapped.call(plugin, (...args: unknown[]) => { calls.push(args) })
-  return new Promise((resolve) => setTimeout(() => resolve({ calls, errors: plugin.errors }), 20))
+  await waitFor('next() to be called', () => calls.length > 0)
+  await settled()
+  return { calls, errors: plugin.errors }
 }
 
 test('an outcome is passed to next once', async () => {
@@ -47,7 +54,8 @@ test('a next() that throws is caught, not re-called', async () => {
   const plugin = fakePlugin()
   let n = 0
   hook('t', async () => undefined).call(plugin, () => { n++; throw new Error('socket gone') })
-  await new Promise((r) => setTimeout(r, 20))
+  await waitFor('the refused reply to be logged', () => plugin.errors.length > 0)
+  await settled()
   assert.equal(n, 1)
   assert.match(plugin.errors[0], /Haraka failed to take the reply: Error: socket gone/)
 })
