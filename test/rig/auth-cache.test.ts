@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TestDns } from './dns-server'
 import { AuthInput, authenticate } from '../../plugins/lib/auth/authenticate'
-import { mailauthResolver, messageResolver } from '../../plugins/lib/dns/mailauth'
+import { messageResolver } from '../../plugins/lib/dns/mailauth'
 import { DnsRegistry } from '../../plugins/lib/dns/registry'
 
 let dns: TestDns
@@ -22,14 +22,18 @@ before(async () => {
 })
 after(async () => { await dns.stop() })
 
+// One registry for the file, as a process has one: the checks' Dns and
+// mailauth's resolver on one front-end, and what a test kept the next finds.
+const registry = new DnsRegistry()
+
 const RAW = Buffer.from('From: <a@cached.example>\r\nSubject: x\r\n\r\nhi\r\n')
 
 function input(over: Partial<AuthInput>): AuthInput {
-  return { raw: RAW, ip: '198.51.100.7', helo: 'client.test', mailFrom: 'a@cached.example', mta: 'mx.test', resolver: mailauthResolver([dns.address], 1, 60), ...over }
+  return { raw: RAW, ip: '198.51.100.7', helo: 'client.test', mailFrom: 'a@cached.example', mta: 'mx.test', resolver: registry.mailauth([dns.address], 1, 60), ...over }
 }
 
 test('a repeat message is answered from the kept results, with the same facts', async () => {
-  const resolver = mailauthResolver([dns.address], 1, 60)
+  const resolver = registry.mailauth([dns.address], 1, 60)
   const first = await authenticate(input({ resolver }))
   dns.queries = []
   const second = await authenticate(input({ resolver }))
@@ -45,7 +49,7 @@ test('a repeat message is answered from the kept results, with the same facts', 
 })
 
 test('without a DNS cache nothing is kept, so a changed record is seen at once', async () => {
-  const resolver = mailauthResolver([dns.address], 1, 0)
+  const resolver = registry.mailauth([dns.address], 1, 0)
   assert.equal((await authenticate(input({ resolver }))).dmarc?.policy, 'reject')
   dns.set('_dmarc.cached.example', [{ type: 'TXT', data: 'v=DMARC1; p=quarantine' }])
   try {
@@ -57,7 +61,7 @@ test('without a DNS cache nothing is kept, so a changed record is seen at once',
 })
 
 test('a result built on a failed lookup is not kept', async () => {
-  const resolver = mailauthResolver([dns.address], 1, 60)
+  const resolver = registry.mailauth([dns.address], 1, 60)
   dns.servfail('flaky.example')
   try {
     const failed = await authenticate(input({ resolver, mailFrom: 'a@flaky.example' }))
@@ -71,7 +75,7 @@ test('a result built on a failed lookup is not kept', async () => {
 
 test('a view says until when its answers hold', async () => {
   const now = Date.now()
-  const base = mailauthResolver([dns.address], 1, 60)
+  const base = registry.mailauth([dns.address], 1, 60)
   const view = messageResolver(base, now + 5000).track()
   assert.equal(view.validUntil(), Infinity)
   await view('cached.example', 'TXT')
@@ -86,7 +90,7 @@ test('a view says until when its answers hold', async () => {
 })
 
 test('a kept answer is given at once, the same as a lookup gives it', async () => {
-  const base = mailauthResolver([dns.address], 1, 60)
+  const base = registry.mailauth([dns.address], 1, 60)
   assert.equal(base.cached?.('kept.cached.example', 'TXT'), undefined)
   const looked = await base.timed?.('cached.example', 'TXT')
   const kept = base.cached?.('CACHED.example', 'TXT')
@@ -105,8 +109,6 @@ test('a kept answer is given at once, the same as a lookup gives it', async () =
 })
 
 test('a record the checks looked up on the same [dns] settings is not asked again, nor counted against the message', async () => {
-  // The process's registry, as the plugins share it: the checks' Dns and mailauth's resolver on one front-end.
-  const registry = new DnsRegistry()
   const checks = registry.dns([dns.address], 1, 60)
   assert.deepEqual(await checks.txt('checked.example'), { status: 'ok', values: ['v=spf1 ip4:198.51.100.0/24 -all'] })
   dns.queries = []
