@@ -27,6 +27,7 @@ import { Downstream } from '../rig/downstream'
 import { Reply, SmtpClient, encodeBody, message } from '../rig/smtp-client'
 import { mimeMessage } from '../rig/mime-build'
 import { mulberry32 } from '../rig/prng'
+import { waitFor } from '../rig/wait'
 
 // --- the exact lines ----------------------------------------------------------
 
@@ -635,7 +636,8 @@ async function drive(h: Haraka, opts: SoakOptions, sv: Servers): Promise<SoakRes
     let lastEnd = -Infinity
     for (let i = 0; i < STEPS.length; i++) {
       const { at, step } = STEPS[i]
-      while (!deadlineHit && (taken < at * N || now() < lastEnd + opts.gapMs)) await delay(20)
+      // The run's deadline bounds this wait, not waitFor's.
+      await waitFor(`the turn of step ${step}`, () => deadlineHit || (taken >= at * N && now() >= lastEnd + opts.gapMs), Infinity, 20)
       if (deadlineHit) break
       if (step === 'burst') {
         applied[i].resolve()
@@ -691,13 +693,14 @@ async function drive(h: Haraka, opts: SoakOptions, sv: Servers): Promise<SoakRes
   sample()
   loopDelay.disable()
 
-  // The disconnect hook runs just after the client sees the close.
-  let concKeys: string[]
-  for (const until = Date.now() + 5000; ;) {
+  // The disconnect hook runs just after the client sees the close. Keys
+  // still there after the wait are reported by the run's checks, so the
+  // wait's own timeout is not an error here.
+  let concKeys: string[] = []
+  await waitFor('the connection counts to leave Redis', async () => {
     concKeys = (await sv.redis.command('KEYS', 'sc:conc:*').catch((err: Error) => [`(Redis did not answer KEYS: ${err.message})`])) as string[]
-    if (!concKeys.length || Date.now() > until) break
-    await delay(100)
-  }
+    return !concKeys.length
+  }, 5000, 100).catch(() => undefined)
 
   const queued = h.queued()
   const queuedIds = queued.map((m) => /^X-Soak-Id: (\S+)/m.exec(m)?.[1] ?? `(no id in ${m.slice(0, 60)})`)
