@@ -57,7 +57,9 @@ describe('Callout.verify', () => {
     assert.equal(got.result, 'tempfail')
     assert.equal(got.code, undefined)
     assert.match(got.reply, /no RCPT TO reply in time/)
-    assert.ok(took >= 290 && took <= 400, `took ${took} ms`)
+    // Not before timeoutMs; the upper bound only says it did not wait for
+    // something else, with a second for a loaded machine's late timers.
+    assert.ok(took >= 290 && took < 1300, `took ${took} ms`)
     await waitFor('socket closed', () => c.active === 0 && ds.open === 0)
   })
 
