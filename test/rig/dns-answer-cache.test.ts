@@ -2,8 +2,11 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { makeDns } from '../../plugins/lib/dns/resolver'
-import { mailauthResolver } from '../../plugins/lib/dns/mailauth'
+import { DnsRegistry } from '../../plugins/lib/dns/registry'
 import { TestDns } from './dns-server'
+
+// One registry for the file, as a process has one.
+const registry = new DnsRegistry()
 
 let dns: TestDns
 before(async () => {
@@ -30,7 +33,7 @@ test('answers and "none" are kept; failures are asked again', async () => {
 })
 
 test('the mailauth resolver keeps answers and "no record", not failures', async () => {
-  const r = mailauthResolver([dns.address], 1, 60)
+  const r = registry.mailauth([dns.address], 1, 60)
   assert.deepEqual(await r('t.example', 'TXT'), [['v=spf1 -all']])
   await r('t.example', 'TXT')
   assert.equal(asked('t.example'), 1)
@@ -49,7 +52,7 @@ test('a server slower than a third of [dns] timeout but within it is waited for'
   // Fast answers first: c-ares shortens its tries after them.
   for (let i = 0; i < 5; i++) await d.a('a.example')
   assert.deepEqual(await d.a('slow.example'), { status: 'ok', values: ['192.0.2.9'] })
-  const r = mailauthResolver([dns.address], 1.5, 0)
+  const r = registry.mailauth([dns.address], 1.5, 0)
   dns.add('slowtxt.example', { type: 'TXT', data: 'x' })
   dns.delay('slowtxt.example', 700)
   assert.deepEqual(await r('slowtxt.example', 'TXT'), [['x']])
@@ -65,7 +68,7 @@ test('[dns] timeout holds after a run of fast answers: a 2.5 s answer with timeo
   dns.delay('lag.example', 2500)
   try {
     const d = makeDns([dns.address], 5, 0)
-    const r = mailauthResolver([dns.address], 5, 0)
+    const r = registry.mailauth([dns.address], 5, 0)
     for (let i = 0; i < 20; i++) {
       assert.deepEqual(await d.txt('fast.example'), { status: 'ok', values: ['fast'] })
       assert.deepEqual(await r('fast.example', 'TXT'), [['fast']])
@@ -85,7 +88,7 @@ test('[dns] timeout above 5 s holds too (c-ares caps a try at 5 s unless told ot
   dns.add('slower.example', { type: 'TXT', data: 'slower' })
   dns.delay('slower.example', 5600)
   try {
-    const r = mailauthResolver([dns.address], 7, 0)
+    const r = registry.mailauth([dns.address], 7, 0)
     assert.deepEqual(await r('slower.example', 'TXT'), [['slower']])
   } finally {
     dns.delay('slower.example', 0)
