@@ -1,8 +1,9 @@
 // What the four plugins share in one Haraka process, as one object: the
 // counter store (one Redis connection), the DNS front-ends and their answer
 // cache, the per-code counts, the problems already named in the log, and
-// which plugin advertises the extension at EHLO. Each plugin instance reaches it through its supportCodes field, set
-// in register(); a test gives its plugins a fresh one.
+// which plugin advertises the extension at EHLO. Each plugin instance
+// reaches it through its supportCodes field, set in register(); a test gives
+// its plugins a fresh one.
 import { CodeCounters } from '../codes/counters'
 import { DnsRegistry } from '../dns/registry'
 import { StoreRegistry } from '../store'
@@ -11,6 +12,7 @@ import { HarakaPlugin } from './types'
 export class BundleProcess {
   /** The counter store; the Redis store counts what it lets through in this process's counters. */
   readonly stores: StoreRegistry
+  /** The DNS front-ends: the checks' Dns and mailauth's resolver on the same [dns] settings share one answer cache. */
   readonly dns = new DnsRegistry()
   /** Problems with the settings already logged: each is named once per process, not on every reload. */
   readonly reported = new Set<string>()
