@@ -9,10 +9,14 @@ import { DNSResolver, dkimVerify } from 'mailauth'
 import { RecordSpec, TestDns } from './dns-server'
 import { DkimKey, makeDkimKey, signMessage } from './dkim'
 import { AuthInput, authenticate } from '../../plugins/lib/auth/authenticate'
-import { mailauthResolver } from '../../plugins/lib/dns/mailauth'
+import { DnsRegistry } from '../../plugins/lib/dns/registry'
 import { CHUNK_BYTES, MAX_LINE_BYTES, MAX_SIGNED_FIELDS, MAX_VERIFY_HEADER_LINES } from '../../plugins/lib/auth/dkim-input'
 import { dmarcCheck } from '../../plugins/lib/checks/dmarc'
 import { renderVerdict } from '../../plugins/lib/codes/render'
+
+// The file's resolvers, as a Haraka process's registry gives them (one per [dns] settings).
+const registry = new DnsRegistry()
+const mailauthResolver = (servers: readonly string[], timeoutSec: number): ReturnType<DnsRegistry['mailauth']> => registry.mailauth(servers, timeoutSec, 0)
 
 const GOOD_IP = '198.51.100.7'
 const SPF_LIST = 'v=spf1 ip4:198.51.100.0/24 -all'

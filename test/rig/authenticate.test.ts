@@ -6,10 +6,15 @@ import dns from 'node:dns'
 import { RecordSpec, TestDns } from './dns-server'
 import { DkimKey, makeDkimKey, signMessage } from './dkim'
 import { AuthFacts, AuthInput, authenticate } from '../../plugins/lib/auth/authenticate'
-import { dnsError, mailauthResolver } from '../../plugins/lib/dns/mailauth'
+import { dnsError } from '../../plugins/lib/dns/mailauth'
+import { DnsRegistry } from '../../plugins/lib/dns/registry'
 import { spfCheck } from '../../plugins/lib/checks/spf'
 import { dmarcCheck } from '../../plugins/lib/checks/dmarc'
 import { renderVerdict, Verdict } from '../../plugins/lib/codes/render'
+
+// The file's resolvers, as a Haraka process's registry gives them (one per [dns] settings).
+const registry = new DnsRegistry()
+const mailauthResolver = (servers: readonly string[], timeoutSec: number): ReturnType<DnsRegistry['mailauth']> => registry.mailauth(servers, timeoutSec, 0)
 
 const TIMEOUT_SEC = 0.3
 const BOUND_MS = 3 * TIMEOUT_SEC * 1000

@@ -75,7 +75,7 @@ export interface AuthInput {
   mailFrom: string
   /** This host's name. */
   mta: string
-  /** mailauthResolver(); any function of that shape will do (its timeoutMs, when set, gives the default bound). */
+  /** The process's DnsRegistry.mailauth(); any function of that shape will do (its timeoutMs, when set, gives the default bound). */
   resolver: MailauthResolver
   /** SPF result computed by haraka-plugin-spf for this transaction, when that plugin ran (never compute SPF twice). */
   spfFromHaraka?: { result: SpfResult; domain: string }

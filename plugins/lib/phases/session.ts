@@ -23,7 +23,7 @@ export interface SessionParts {
   mailfrom?: MailfromSettings
   rcpt?: { own: RcptSettings; lists: RcptLists }
   data?: DataSettings
-  /** Where mail let through on a fail-open path is counted: the process's counters when not given. */
+  /** Where mail let through on a fail-open path is counted: each phase run counts on its own when not given (explain gives one per run). */
   counters?: CodeCounters
 }
 
