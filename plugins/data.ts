@@ -7,7 +7,7 @@
 import { Connection, Next } from './lib/haraka/types'
 import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
 import { MessageCapture } from './lib/haraka/message-capture'
-import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
+import { hook, skipped, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { clamdPing } from './lib/content/clamd'
 import { authenticate } from './lib/auth/authenticate'
@@ -100,11 +100,7 @@ export const hook_data_post = hook('data_post', async function (this: DataPlugin
   if (!txn) return undefined
   const self = instanceOf(this)
   const { config, open } = self
-  const skip = skipReason(connection, config.allow)
-  if (skip) {
-    txn.results.add(this, { skip, emit: true })
-    return undefined
-  }
+  if (skipped(this, connection, config.allow, txn.results)) return undefined
   const { own, shared } = config
   const session = new Session({ monitor: shared.main.monitor, data: own, counters: processOf(this).counters })
   // SPF and DMARC may still read the message after a refusal (see dataPhase).

@@ -3,7 +3,7 @@
 // messages are counted for G29 when the queue takes them.
 import { Address, Connection } from './lib/haraka/types'
 import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
-import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
+import { hook, skipped, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { applyRun } from './lib/haraka/apply-run'
 import { senderKey } from './lib/phases/mailfrom'
@@ -27,11 +27,7 @@ export const hook_mail = hook('mail', async function (this: MailfromPlugin, conn
   if (!txn) return undefined
   const config = configOf(this)
   const { shared, own } = config
-  const skip = skipReason(connection, config.allow)
-  if (skip) {
-    txn.results.add(this, { skip, emit: true })
-    return undefined
-  }
+  if (skipped(this, connection, config.allow, txn.results)) return undefined
   const from = params[0]
   const run = await new Session({ monitor: shared.main.monitor, mailfrom: own, counters: processOf(this).counters }).mail({
     mailfrom: {

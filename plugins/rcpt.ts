@@ -5,7 +5,7 @@
 // connect, the sender's MX at MAIL FROM) so RCPT rarely waits.
 import { Address, Connection } from './lib/haraka/types'
 import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
-import { hook, skipReason, registerPlugin } from './lib/haraka/hook'
+import { hook, skipped, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
 import { isUnlistable, ZoneResult } from './lib/lists/dnsbl'
 import { clientKey } from './lib/config/netlist'
@@ -166,11 +166,7 @@ export const hook_rcpt = hook('rcpt', async function (this: RcptPlugin, connecti
   if (!txn || !cst || !tst || !rcpt) return undefined
   const self = instanceOf(this)
   const { config } = self
-  const skip = cst.skip ?? skipReason(connection, config.allow)
-  if (skip) {
-    txn.results.add(this, { skip, emit: true })
-    return undefined
-  }
+  if (skipped(this, connection, config.allow, txn.results, cst.skip)) return undefined
   const { own, shared } = config
   const d = self.current()
   const store = config.store()

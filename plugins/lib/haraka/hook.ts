@@ -61,6 +61,13 @@ export function skipReason(connection: Connection, allow: NetList): string | und
   return skipFor({ ip: connection.remote.ip, relaying: connection.relaying, authenticated: Boolean(connection.notes?.auth_user) }, allow)
 }
 
+/** True when the client skips every check; the reason (or `known`, found earlier) is recorded in results. */
+export function skipped(plugin: HarakaPlugin, connection: Connection, allow: NetList, results: ResultStore, known?: string): boolean {
+  const skip = known ?? skipReason(connection, allow)
+  if (skip) results.add(plugin, { skip, emit: true })
+  return skip !== undefined
+}
+
 export interface DecideArgs {
   plugin: HarakaPlugin
   connection: Connection
