@@ -75,7 +75,7 @@ export const SCHEMA = {
     spf: { reject_fail: bool(true), monitor },
     dmarc: {
       reject: bool(true), temperror: oneOf('defer', 'defer', 'accept'), max_from_domains: int(10, 1, 100),
-      max_dkim_signatures: int(10, 1, 100), monitor,
+      max_dkim_signatures: int(10, 1, 100), trusted_arc_sealers: list(), override_domains: list(), monitor,
     },
   },
 } as const
