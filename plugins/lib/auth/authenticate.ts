@@ -8,11 +8,12 @@
 // Domain's policy lookup starts at once; then dkimVerify (only for a message
 // that carries a signature, within the caps of dkim-input.ts) and spf (only
 // when no result was given), side by side; then dmarc (per Author Domain,
-// with the SPF and DKIM results). ARC and BIMI are not used: no check here
-// depends on them.
+// with the SPF and DKIM results). ARC seals are verified only when asked
+// (facts.verifyArc: the DMARC override); BIMI is not used.
 import { isIP } from 'node:net'
-import { DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
-import { AuthFacts, AuthInput, SpfResult } from './facts'
+import { ARCSigningData, DNSResolver, dkimVerify, spf as mailauthSpf } from 'mailauth'
+import { verifyArc } from './arc'
+import { ArcFacts, AuthFacts, AuthInput, SpfResult } from './facts'
 import { AnswerCache } from '../dns/answer-cache'
 import { byStrictness, DmarcCache, evaluateDomain, Identifiers, policyKnown, prefetchPolicy } from './dmarc'
 import { fromFacts } from './from'
@@ -20,7 +21,7 @@ import { HeaderFacts, maySign, readHeaders } from './headers'
 import { messageStream, signaturesToVerify, Skipped } from './dkim-input'
 import { MailauthResolver, MessageResolver, messageResolver, ResolverFn } from '../dns/mailauth'
 
-export type { AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
+export type { ArcFacts, AuthFacts, AuthInput, DmarcOutcome, SpfResult } from './facts'
 
 /** [dns] timeout's default, for a resolver that does not say its own. */
 const DEFAULT_LOOKUP_MS = 5000
@@ -87,6 +88,8 @@ interface DkimRow {
 interface DkimRows {
   results: DkimRow[]
   skipped: Skipped[]
+  /** The ARC chain as the verifier read it (its newest ARC-Message-Signature verified), when it ran. */
+  arc?: ARCSigningData
 }
 
 /**
@@ -110,7 +113,7 @@ async function runDkim(raw: Buffer, head: HeaderFacts, max: number, resolver: Re
   })
   try {
     const done = await Promise.race([verify, late])
-    if (done) return { results: done.results, skipped }
+    if (done) return { results: done.results, skipped, ...(done.arc ? { arc: done.arc } : {}) }
   } finally {
     stopped = true
     clearTimeout(timer)
@@ -167,6 +170,12 @@ async function evaluate(input: AuthInput, resolver: MessageResolver, start: numb
       // RFC 8601 2.7.1 "policy": signed, but the signature was not acceptable here.
       ...dkim.skipped.map((k) => ({ domain: k.domain, result: 'policy', ...(k.selector ? { selector: k.selector } : {}), comment: k.why })),
     ],
+  }
+  const arcData = dkim.arc
+  if (arcData && (arcData.chain || 'error' in arcData)) {
+    let verified: Promise<ArcFacts> | undefined
+    // The seals' keys are DKIM keys: the DKIM share of the budget, to the end of the bound.
+    facts.verifyArc = () => (verified ??= verifyArc(arcData, resolver.view('dkim', start + budget), start + budget + GRACE_MS))
   }
   if (outcomes.length) {
     const sorted = byStrictness(outcomes)

@@ -30,6 +30,20 @@ export interface DmarcOutcome {
   reason?: string
 }
 
+/** What a message's ARC chain (RFC 8617) vouches for, for the DMARC override. */
+export interface ArcFacts {
+  /** RFC 8617 5.2's chain validation status; a chain not verified (too long, too late) is fail. */
+  result: 'pass' | 'fail' | 'none'
+  /** d= of the newest ARC-Seal (the highest i=), lower case; on pass. */
+  sealer?: string
+  /** ARC sets in the chain; on pass. */
+  instances?: number
+  /** The first ARC-Authentication-Results' (i=1) dmarc= result and its header.from, lower case; on pass. */
+  firstDmarc?: { result: string; from?: string }
+  /** Why, for the log. */
+  reason?: string
+}
+
 export interface AuthFacts {
   spf: {
     result: SpfResult
@@ -62,6 +76,13 @@ export interface AuthFacts {
   }
   /** One entry per DKIM-Signature; empty for an unsigned message. */
   dkim: Array<{ domain: string; result: string; selector?: string; comment?: string }>
+  /**
+   * Present when the message carries ARC fields and DKIM was verified: the
+   * chain's seals verified on demand (their key lookups within the
+   * message's budget and time bound), since only a message that would be
+   * refused for DMARC needs them. The same promise on every call.
+   */
+  verifyArc?: () => Promise<ArcFacts>
   /** DNS queries this message sent, its budget ([dns] max_lookups), and the queries refused past it. */
   lookups?: { count: number; max: number; refused: number }
 }

@@ -5,7 +5,7 @@
 import { AuthFacts } from '../auth/authenticate'
 import { headerEnd } from '../auth/headers'
 import { attachmentCheck } from '../checks/attachments'
-import { dmarcCheck } from '../checks/dmarc'
+import { dmarcCheck, DmarcFacts, dmarcOverride, rejectFails } from '../checks/dmarc'
 import { loopCheck, selfCount } from '../checks/loop'
 import { contentTypeCheck, partialCheck } from '../checks/mime-content'
 import { spfCheck } from '../checks/spf'
@@ -185,10 +185,20 @@ async function judgeMessage(
     const spfSaw = `SPF ${facts.spf.result} for ${facts.spf.domain || '(no domain)'} (${facts.spf.source})`
     if (run.judge('spf', spfCheck(facts, own.spf), spfSaw)) return
     const d = facts.dmarc
-    const dmarcSaw = d
+    // ARC only where it could lift a G15: trusted sealers set and a reject
+    // fail that override_domains leaves standing; other mail costs nothing more.
+    const plain: DmarcFacts = { dmarc: facts.dmarc, from: facts.from }
+    const arc = own.dmarc.reject && own.dmarc.trusted_arc_sealers.length && facts.verifyArc && !dmarcOverride(plain, own.dmarc) && rejectFails(plain).length
+      ? await facts.verifyArc() : undefined
+    const judged: DmarcFacts = arc ? { ...plain, arc } : plain
+    const override = own.dmarc.reject ? dmarcOverride(judged, own.dmarc) : undefined
+    if (override) run.note({ [override.kind]: override.sealer ? `${override.sealer} for ${override.domains.join(', ')}` : override.domains.join(', '), emit: true })
+    const arcSaw = arc ? `; ARC ${arc.result}${arc.sealer ? ` sealed by ${arc.sealer}` : ''}${arc.firstDmarc ? `, i=1 dmarc=${arc.firstDmarc.result}${arc.firstDmarc.from ? ` for ${arc.firstDmarc.from}` : ''}` : ''}${arc.reason ? `: ${arc.reason}` : ''}` : ''
+    const overSaw = override ? `; not refused: ${override.kind === 'arc_override' ? `ARC sealed by trusted ${override.sealer ?? '?'}` : 'in [dmarc] override_domains'} (${override.kind})` : ''
+    const dmarcSaw = (d
       ? `DMARC ${d.result} for ${d.fromDomain ?? '?'}${d.policy ? `, policy ${d.policy} (${d.domain ?? '?'})` : ''}${d.uncertain ? `, uncertain: ${d.uncertain}` : ''}`
-      : `no DMARC evaluation${facts.from.note ? `: ${facts.from.note}` : ''}`
-    const strict = own.dmarc.temperror === 'accept' ? () => dmarcCheck(facts, { ...own.dmarc, temperror: 'defer' }) : undefined
-    run.judgeLenient('dmarc', dmarcCheck(facts, own.dmarc), strict, dmarcSaw)
+      : `no DMARC evaluation${facts.from.note ? `: ${facts.from.note}` : ''}`) + arcSaw + overSaw
+    const strict = own.dmarc.temperror === 'accept' ? () => dmarcCheck(judged, { ...own.dmarc, temperror: 'defer' }) : undefined
+    run.judgeLenient('dmarc', dmarcCheck(judged, own.dmarc), strict, dmarcSaw)
   }
 }
