@@ -26,7 +26,9 @@ function firstDmarc(parsed: unknown): ArcFacts['firstDmarc'] {
   const result = tagOf(parsed, 'dmarc')
   if (typeof result !== 'string') return undefined
   const dmarc: unknown = typeof parsed === 'object' && parsed !== null ? Reflect.get(parsed, 'dmarc') : undefined
-  const from = tagOf(typeof dmarc === 'object' && dmarc !== null ? Reflect.get(dmarc, 'header') : undefined, 'from')
+  const header: unknown = typeof dmarc === 'object' && dmarc !== null ? Reflect.get(dmarc, 'header') : undefined
+  // header.from=: a property value, a plain string (a crafted dotted key may make it an object).
+  const from: unknown = typeof header === 'object' && header !== null ? Reflect.get(header, 'from') : undefined
   return { result: result.toLowerCase(), ...(typeof from === 'string' ? { from: from.toLowerCase() } : {}) }
 }
 
@@ -44,6 +46,10 @@ export async function verifyArc(data: ARCSigningData & { error?: unknown }, reso
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), Math.max(0, until - Date.now()))
   })
+  // Read before verifying: on pass mailauth rewrites the newest set's parsed
+  // ARC-Authentication-Results in place, and with one set that is the first.
+  const sealer = tagOf(chain[chain.length - 1]['arc-seal']?.parsed, 'd')
+  const first = firstDmarc(chain[0]['arc-authentication-results']?.parsed)
   try {
     const run = mailauthArc({ chain, lastEntry: data.lastEntry }, { resolver: resolver as DNSResolver })
     run.catch(() => undefined)
@@ -51,8 +57,6 @@ export async function verifyArc(data: ARCSigningData & { error?: unknown }, reso
     if (!res) return { result: 'fail', reason: 'ARC not verified within the time limit of the evaluation' }
     const result = String(res.status.result)
     if (result !== 'pass') return { result: result === 'none' ? 'none' : 'fail', ...(res.status.comment ? { reason: String(res.status.comment) } : {}) }
-    const sealer = tagOf(chain[chain.length - 1]['arc-seal']?.parsed, 'd')
-    const first = firstDmarc(chain[0]['arc-authentication-results']?.parsed)
     return {
       result: 'pass',
       instances: chain.length,
