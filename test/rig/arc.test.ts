@@ -46,17 +46,26 @@ async function sealed(key: DkimKey, dmarc: 'pass' | 'fail', raw = ORIGINAL): Pro
   return set.toString() + raw
 }
 
-/** The data phase on `raw` as received from the list, with these [dmarc] settings. */
-async function data(raw: string, dmarc: Record<string, string>): Promise<PhaseRun> {
+/** How often the data phase asked for the seals to be verified, in the last data() call. */
+let arcVerifications = 0
+
+/** The data phase on `raw` as received from the list (or `from` the given IP and MAIL FROM), with these [dmarc] settings. */
+async function data(raw: string, dmarc: Record<string, string>, from = { ip: LIST_IP, mailFrom: 'owner@lists.example' }): Promise<PhaseRun> {
   const own = readSettings('support-codes-data.ini', { dmarc }).settings
   const session = new Session({ monitor: false, data: own })
+  arcVerifications = 0
   return session.data({
     received: [], self: ['mx.test'], banned: new Set(),
     raw: async () => Buffer.from(raw),
-    authenticate: (buf) => authenticate({
-      raw: buf, ip: LIST_IP, helo: 'out.lists.example', mailFrom: 'owner@lists.example', mta: 'mx.test',
-      resolver: registry.mailauth([server.address], 1, 0), maxLookupsMs: 3000, maxLookups: 30,
-    }),
+    authenticate: async (buf) => {
+      const facts = await authenticate({
+        raw: buf, ip: from.ip, helo: 'out.lists.example', mailFrom: from.mailFrom, mta: 'mx.test',
+        resolver: registry.mailauth([server.address], 1, 0), maxLookupsMs: 3000, maxLookups: 30,
+      })
+      const verify = facts.verifyArc
+      if (verify) facts.verifyArc = () => { arcVerifications++; return verify() }
+      return facts
+    },
   })
 }
 
@@ -100,6 +109,7 @@ describe('ARC override and override domains', () => {
     assert.equal(noted(run, 'arc_override'), 'lists.example for sender.example')
     assert.equal(dmarcSaw(run), 'DMARC fail for sender.example, policy reject (sender.example); ARC pass sealed by lists.example, i=1 dmarc=pass for sender.example; not refused: ARC sealed by trusted lists.example (arc_override)')
     assert.ok(server.queries.some((q) => q.name === listKey.txtName), 'the seal key was looked up')
+    assert.equal(arcVerifications, 1)
   })
 
   it('the same message with no trusted sealers: G15', async () => {
@@ -139,5 +149,18 @@ describe('ARC override and override domains', () => {
     assert.equal(run.stop, undefined)
     assert.equal(noted(run, 'override_domain'), 'sender.example')
     assert.equal(dmarcSaw(run), 'DMARC fail for sender.example, policy reject (sender.example); not refused: in [dmarc] override_domains (override_domain)')
+    assert.equal(arcVerifications, 0)
+  })
+
+  it('the seals are verified only for a message that would get G15, with trusted sealers set', async () => {
+    const message = await sealed(listKey, 'pass')
+    // DMARC passes (SPF aligned): nothing to lift.
+    const direct = await data(message, TRUSTED, { ip: '198.51.100.7', mailFrom: 'alice@sender.example' })
+    assert.equal(direct.stop, undefined)
+    assert.equal(dmarcSaw(direct), 'DMARC pass for sender.example, policy reject (sender.example)')
+    assert.equal(arcVerifications, 0)
+    // No trusted sealers: G15 without verifying.
+    assert.equal(line(await data(message, {})), G15)
+    assert.equal(arcVerifications, 0)
   })
 })
