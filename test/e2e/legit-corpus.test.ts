@@ -4,8 +4,9 @@
 // defaults, archives on, clamd off), a DNS that answers NXDOMAIN for every
 // sender's domain, a recipient in the directory and a client with a PTR
 // record: every one must get 250 after the final dot. A refusal here is a
-// false positive of a check; the in-process run of the same corpus
-// (test/unit/content/legit-corpus.test.ts) names the check at once.
+// false positive of a check: the failure names the file, the reply and the
+// bundle's log line for it (check and reason). The content checks alone run
+// over the same corpus in process in test/unit/content/legit-corpus.test.ts.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import AdmZip from 'adm-zip'
@@ -116,6 +117,9 @@ describe('the legitimate corpus through a Haraka node', { skip }, () => {
     assert.equal(h.queued().length, corpus.length)
     assert.equal(h.running, true)
     assert.doesNotMatch(h.log, /\[(CRIT|ALERT|EMERG)\]/)
+    // The large ones (past [scan] in_place_max_bytes) were read on the scan thread, and none overran it.
+    assert.match(h.log, /content scan thread started/)
+    assert.doesNotMatch(h.log, /content scan thread: /)
     // Each was judged, not waved through: the data plugin logged SPF and
     // DMARC "none" for its transaction (the id in the queue's reply).
     const judged = (o: Outcome): boolean => {
