@@ -24,6 +24,7 @@ const G15 = '550 5.7.1 Email rejected per DMARC policy for sender.example (G15)'
 let server: TestDns
 let listKey: DkimKey
 let otherKey: DkimKey
+let slowKey: DkimKey
 
 const txt = (data: string): RecordSpec[] => [{ type: 'TXT', data }]
 
@@ -39,9 +40,9 @@ const ORIGINAL = [
 ].join('\r\n')
 
 /** The message with an ARC set by `key` on top, its ARC-Authentication-Results saying `dmarc`. */
-async function sealed(key: DkimKey, dmarc: 'pass' | 'fail', raw = ORIGINAL): Promise<string> {
+async function sealed(key: DkimKey, dmarc: 'pass' | 'fail', raw = ORIGINAL, cv: 'none' | 'pass' = 'none'): Promise<string> {
   const authResults = `${key.domain}; spf=pass smtp.mailfrom=sender.example; dmarc=${dmarc} header.from=sender.example`
-  const set = await sealMessage(raw, { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKey, authResults, cv: 'none' })
+  const set = await sealMessage(raw, { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKey, authResults, cv })
   assert.ok(set.length, 'mailauth made an ARC set')
   return set.toString() + raw
 }
@@ -50,7 +51,7 @@ async function sealed(key: DkimKey, dmarc: 'pass' | 'fail', raw = ORIGINAL): Pro
 let arcVerifications = 0
 
 /** The data phase on `raw` as received from the list (or `from` the given IP and MAIL FROM), with these [dmarc] settings. */
-async function data(raw: string, dmarc: Record<string, string>, from = { ip: LIST_IP, mailFrom: 'owner@lists.example' }): Promise<PhaseRun> {
+async function data(raw: string, dmarc: Record<string, string>, from = { ip: LIST_IP, mailFrom: 'owner@lists.example' }, boundMs = 3000): Promise<PhaseRun> {
   const own = readSettings('support-codes-data.ini', { dmarc }).settings
   const session = new Session({ monitor: false, data: own })
   arcVerifications = 0
@@ -60,7 +61,7 @@ async function data(raw: string, dmarc: Record<string, string>, from = { ip: LIS
     authenticate: async (buf) => {
       const facts = await authenticate({
         raw: buf, ip: from.ip, helo: 'out.lists.example', mailFrom: from.mailFrom, mta: 'mx.test',
-        resolver: registry.mailauth([server.address], 1, 0), maxLookupsMs: 3000, maxLookups: 30,
+        resolver: registry.mailauth([server.address], 2, 0), maxLookupsMs: boundMs, maxLookups: 30,
       })
       const verify = facts.verifyArc
       if (verify) facts.verifyArc = () => { arcVerifications++; return verify() }
@@ -76,6 +77,7 @@ const dmarcSaw = (run: PhaseRun): string | undefined => run.steps.find((s) => s.
 before(async () => {
   listKey = makeDkimKey('arc', 'lists.example')
   otherKey = makeDkimKey('arc', 'other.example')
+  slowKey = makeDkimKey('arc', 'slow.example')
   server = await TestDns.start({
     records: {
       '_dmarc.sender.example': txt('v=DMARC1; p=reject'),
@@ -83,8 +85,11 @@ before(async () => {
       'lists.example': txt('v=spf1 ip4:203.0.113.0/24 -all'),
       [listKey.txtName]: txt(listKey.txtValue),
       [otherKey.txtName]: txt(otherKey.txtValue),
+      [slowKey.txtName]: txt(slowKey.txtValue),
     },
   })
+  // Past the 900 ms bound of the test that asks, within its lookup timeout.
+  server.delay(slowKey.txtName, 1500)
 })
 
 after(async () => {
@@ -150,6 +155,22 @@ describe('ARC override and override domains', () => {
     assert.equal(noted(run, 'override_domain'), 'sender.example')
     assert.equal(dmarcSaw(run), 'DMARC fail for sender.example, policy reject (sender.example); not refused: in [dmarc] override_domains (override_domain)')
     assert.equal(arcVerifications, 0)
+  })
+
+  it('two hops: the newest seal by the trusted list, dmarc=pass in the first hop\'s results: no G15; dmarc=fail at i=1: G15', async () => {
+    const run = await data(await sealed(listKey, 'fail', await sealed(otherKey, 'pass'), 'pass'), TRUSTED)
+    assert.equal(run.stop, undefined)
+    assert.equal(noted(run, 'arc_override'), 'lists.example for sender.example')
+    const failed = await data(await sealed(listKey, 'pass', await sealed(otherKey, 'fail'), 'pass'), TRUSTED)
+    assert.equal(line(failed), G15)
+  })
+
+  it('a seal key that answers past the time bound: the chain fails, G15', async () => {
+    // The older seal's key is asked only by the ARC verification.
+    const run = await data(await sealed(listKey, 'pass', await sealed(slowKey, 'pass'), 'pass'), TRUSTED, undefined, 900)
+    assert.equal(line(run), G15)
+    // The key lookup answers ETIMEOUT at the bound: mailauth gives no comment for it.
+    assert.equal(dmarcSaw(run), 'DMARC fail for sender.example, policy reject (sender.example); ARC fail')
   })
 
   it('the seals are verified only for a message that would get G15, with trusted sealers set', async () => {
