@@ -103,13 +103,15 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
   const reached = (limit: ScanLimit): void => {
     g.limit ??= limit
   }
-  const inspect = (label: string, data: Buffer | undefined): void => {
+  // disputed: found only by a reading the first field does not give, so
+  // judged by the names inside, never called unsafe for that reading alone
+  const inspect = (label: string, data: Buffer | undefined, disputed = false): void => {
     if (!data || !isZip(data)) return
     const verdict = inspectArchive(data, opts.limits, g.budget, opts.deadline)
     g.archives.push({
       attachment: label,
       entries: verdict.entries.map((e) => e.path),
-      unsafe: verdict.kind === 'unsafe' ? verdict.why : undefined,
+      unsafe: verdict.kind === 'unsafe' && !disputed ? verdict.why : undefined,
     })
   }
   for (const part of scan.parts) {
@@ -127,6 +129,17 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
       const data = partBody(raw, part, opts.maxArchiveBytes, scratchOf)
       if (data) inspect(label, data)
       else g.archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
+    }
+    // A part that repeats Content-Transfer-Encoding with different values
+    // is also read the other ways some client reads it. Ordinary mail has
+    // no `encodings` and pays nothing.
+    if (opts.archives && part.encodings) {
+      for (const encoding of part.encodings.slice(1)) {
+        const reading: MimePart = { ...part, encoding }
+        if (!mayBeZip(raw, reading)) continue
+        opts.deadline?.check(part.bodyEnd - part.bodyStart)
+        inspect(label, partBody(raw, reading, opts.maxArchiveBytes, scratchOf), true)
+      }
     }
     // The scan already named uuencoded files ("begin 644 name"); their
     // data is decoded only to look inside archives.

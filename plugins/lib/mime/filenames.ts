@@ -31,7 +31,7 @@ export function cleanFilename(name: string): string {
   return out.slice(0, end)
 }
 
-/** Every distinct non-empty cleaned name: name= and filename= of both headers (every form sent), then the extra names. */
+/** Every distinct non-empty cleaned name: name= and filename= of every Content-Type and Content-Disposition field given (every form sent), then the extra names. */
 export function collectFilenames(headers: Array<StructuredValue | undefined>, extra: readonly string[]): string[] {
   const names = new Set<string>()
   for (const header of headers) {

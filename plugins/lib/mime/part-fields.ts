@@ -16,22 +16,36 @@ export interface PartPlace {
 // RFC 2045 5.1: type "/" subtype, each a token (any printable ASCII but tspecials).
 const MEDIA_TYPE = /^[a-z0-9!#$%&'*+.^_`{|}~-]+\/[a-z0-9!#$%&'*+.^_`{|}~-]+$/
 
-function firstField(raw: Buffer, block: HeaderBlock, name: string): string | undefined {
-  // RFC 2045 allows each field once; the first one wins when a mailer repeats it
-  const field = block.fields.find((f) => f.name === name)
-  return field && fieldValue(raw, field, 'latin1')
+// Content-Transfer-Encoding fields read per part at most: a part that
+// repeats the field more is still decoded these ways, and no more.
+export const MAX_ENCODING_FIELDS = 4
+
+function allFields(raw: Buffer, block: HeaderBlock, name: string): string[] {
+  const out: string[] = []
+  for (const f of block.fields) if (f.name === name) out.push(fieldValue(raw, f, 'latin1'))
+  return out
 }
 
-/** The part whose header block starts at headerStart; its body end is set later, by the walk. */
-export function makePart(raw: Buffer, headerStart: number, block: HeaderBlock, at: PartPlace): { part: MimePart; type?: StructuredValue; disposition?: StructuredValue } {
-  const ctText = firstField(raw, block, 'content-type')
-  const cdText = firstField(raw, block, 'content-disposition')
-  const cteText = firstField(raw, block, 'content-transfer-encoding')
-  const type = ctText === undefined ? undefined : parseStructuredValue(ctText)
-  const disposition = cdText === undefined ? undefined : parseStructuredValue(cdText)
+/**
+ * The part whose header block starts at headerStart; its body end is set
+ * later, by the walk. RFC 2045 allows each field once; when a mailer repeats
+ * one, clients disagree (most take the first, some the last), so the first
+ * gives the part's type, disposition and encoding, and `named` holds every
+ * Content-Type and Content-Disposition field, for their file names.
+ */
+export function makePart(raw: Buffer, headerStart: number, block: HeaderBlock, at: PartPlace): { part: MimePart; type?: StructuredValue; disposition?: StructuredValue; named: StructuredValue[] } {
+  const types = allFields(raw, block, 'content-type').map(parseStructuredValue)
+  const dispositions = allFields(raw, block, 'content-disposition').map(parseStructuredValue)
+  const encodings: string[] = []
+  for (const text of allFields(raw, block, 'content-transfer-encoding').slice(0, MAX_ENCODING_FIELDS)) {
+    // RFC 2045 6.1: 7bit when empty, as when absent
+    const value = parseStructuredValue(text).value || '7bit'
+    if (!encodings.includes(value)) encodings.push(value)
+  }
+  const type = types[0]
+  const disposition = dispositions[0]
   // RFC 2045 5.2: no Content-Type means the default; an invalid one means text/plain
   const contentType = type === undefined ? at.defaultType : MEDIA_TYPE.test(type.value) ? type.value : 'text/plain'
-  const encoding = cteText === undefined ? '' : parseStructuredValue(cteText).value
   const part: MimePart = {
     path: at.path,
     depth: at.depth,
@@ -40,12 +54,13 @@ export function makePart(raw: Buffer, headerStart: number, block: HeaderBlock, a
     dispositionParams: disposition?.params ?? (Object.create(null) as Record<string, string>),
     filenames: [],
     // RFC 2045 6.1: 7bit when absent
-    encoding: encoding || '7bit',
+    encoding: encodings[0] ?? '7bit',
     headerStart,
     bodyStart: block.bodyStart,
     bodyEnd: block.bodyStart,
     isMultipart: false,
   }
   if (disposition?.value) part.disposition = disposition.value
-  return { part, type, disposition }
+  if (encodings.length > 1) part.encodings = encodings
+  return { part, type, disposition, named: [...types, ...dispositions] }
 }

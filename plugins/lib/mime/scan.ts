@@ -204,9 +204,9 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
         const block = readHeaderBlock(raw, pos, limits.maxHeaderBytes, keepWanted, openBoundaries ? isDelimiter : undefined, limits.maxHeaderBytes, limits.deadline)
         if (block.sectionCut) problem('header-too-long', `${where(at.path)}: the header section is longer than ${limits.maxHeaderBytes} bytes, cut at ${block.sectionCut}`)
         if (block.bad) problem('bad-header', `${where(at.path)}: ${block.bad}`)
-        const { part, type, disposition } = makePart(raw, pos, block, at)
+        const { part, type, named } = makePart(raw, pos, block, at)
         parts.push(part)
-        headersOf.push([type, disposition])
+        headersOf.push(named)
         pos = block.bodyStart
         const open: Open = { part, children: 0 }
         stack.push(open)

@@ -21,13 +21,20 @@ export interface MimePart {
   /**
    * Every file name the part carries, decoded and cleaned (control characters
    * removed, trailing dots and spaces removed), each once: name= and
-   * filename= of Content-Type and Content-Disposition, both the RFC 2231 and
+   * filename= of every Content-Type and Content-Disposition field (a
+   * repeated field's names too), both the RFC 2231 and
    * the plain forms when a mailer sent both, and the names of uuencoded files
    * in a text/plain body.
    */
   filenames: string[]
   /** Content-Transfer-Encoding, lower-case; 7bit when absent (RFC 2045 6.1). */
   encoding: string
+  /**
+   * Set only when the part repeats Content-Transfer-Encoding with different
+   * values: each distinct value, in order, the first being `encoding`; at
+   * most the first 4 fields are read. Clients disagree on which one counts.
+   */
+  encodings?: string[]
   headerStart: number
   bodyStart: number
   bodyEnd: number
