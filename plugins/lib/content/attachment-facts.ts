@@ -105,14 +105,26 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
   }
   // disputed: found only by a reading the first field does not give, so
   // judged by the names inside, never called unsafe for that reading alone
-  const inspect = (label: string, data: Buffer | undefined, disputed = false): void => {
-    if (!data || !isZip(data)) return
+  const inspect = (label: string, data: Buffer, disputed = false): void => {
+    if (!isZip(data)) return
     const verdict = inspectArchive(data, opts.limits, g.budget, opts.deadline)
     g.archives.push({
       attachment: label,
       entries: verdict.entries.map((e) => e.path),
       unsafe: verdict.kind === 'unsafe' && !disputed ? verdict.why : undefined,
     })
+  }
+  // One reading of a leaf part as an archive: decoded (into the shared
+  // buffer: inspect() is done with it before anything else decodes) only
+  // when its first bytes say zip. Too large to decode is unsafe, except for
+  // a disputed reading, which is judged by names alone.
+  const readArchive = (reading: MimePart, disputed: boolean): void => {
+    if (!mayBeZip(raw, reading)) return
+    opts.deadline?.check(reading.bodyEnd - reading.bodyStart)
+    const label = reading.filenames[0] ?? `part ${reading.path || '1'}`
+    const data = partBody(raw, reading, opts.maxArchiveBytes, scratchOf)
+    if (data) inspect(label, data, disputed)
+    else if (!disputed) g.archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
   }
   for (const part of scan.parts) {
     opts.deadline?.tick()
@@ -122,24 +134,12 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
       continue
     }
     if (!isLeaf(part)) continue
-    const label = part.filenames[0] ?? `part ${part.path || '1'}`
-    if (opts.archives && mayBeZip(raw, part)) {
-      opts.deadline?.check(part.bodyEnd - part.bodyStart)
-      // into the shared buffer: inspect() is done with it before anything else decodes
-      const data = partBody(raw, part, opts.maxArchiveBytes, scratchOf)
-      if (data) inspect(label, data)
-      else g.archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
-    }
-    // A part that repeats Content-Transfer-Encoding with different values
-    // is also read the other ways some client reads it. Ordinary mail has
-    // no `encodings` and pays nothing.
-    if (opts.archives && part.encodings) {
-      for (const encoding of part.encodings.slice(1)) {
-        const reading: MimePart = { ...part, encoding }
-        if (!mayBeZip(raw, reading)) continue
-        opts.deadline?.check(part.bodyEnd - part.bodyStart)
-        inspect(label, partBody(raw, reading, opts.maxArchiveBytes, scratchOf), true)
-      }
+    if (opts.archives) {
+      readArchive(part, false)
+      // A part that repeats Content-Transfer-Encoding with different values
+      // is also read the other ways some client reads it. Ordinary mail has
+      // no `encodings` and pays nothing.
+      for (const encoding of part.encodings?.slice(1) ?? []) readArchive({ ...part, encoding }, true)
     }
     // The scan already named uuencoded files ("begin 644 name"); their
     // data is decoded only to look inside archives.
