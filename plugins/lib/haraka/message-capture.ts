@@ -138,13 +138,7 @@ export class MessageCapture {
     const list = this.byOwner.get(owner)
     if (!list) return
     this.byOwner.delete(owner)
-    for (const capture of list) {
-      capture.over = true
-      capture.backing = undefined
-      capture.message = undefined
-      this.release(capture)
-      this.giveBack(capture)
-    }
+    for (const capture of list) this.releaseCapture(capture, false)
   }
 
   /** Bytes of messages held now (for tests and the log). */
@@ -219,16 +213,17 @@ export class MessageCapture {
   /**
    * Done with the capture: its chunks and message buffer go back for the next
    * message, and its bytes to the budget. Asked again, the message comes
-   * from Haraka's own copy.
+   * from Haraka's own copy. reuse=false: the message buffer may still be
+   * read by someone, so it is left to the collector rather than pooled.
    */
-  releaseCapture(capture: Capture): void {
+  releaseCapture(capture: Capture, reuse = true): void {
     const backing = capture.backing
     capture.backing = undefined
     capture.message = undefined
     capture.over = true
     this.release(capture)
     this.giveBack(capture)
-    if (backing) this.pool.give(backing)
+    if (backing && reuse) this.pool.give(backing)
   }
 
   /**
