@@ -4,6 +4,7 @@
 // override needs from it: the newest seal's d= and the first
 // ARC-Authentication-Results' dmarc= result.
 import { arc as mailauthArc, ARCSigningData, DNSResolver } from 'mailauth'
+import { byDeadline } from './deadline'
 import { ArcFacts } from './facts'
 import { ResolverFn } from '../dns/mailauth'
 
@@ -42,18 +43,12 @@ export async function verifyArc(data: ARCSigningData & { error?: unknown }, reso
   const chain = data.chain
   if (!chain || !chain.length) return { result: 'none' }
   if (chain.length > MAX_ARC_SETS) return { result: 'fail', reason: `${chain.length} ARC sets, more than ${MAX_ARC_SETS}: not verified` }
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, until - Date.now()))
-  })
   // Read before verifying: on pass mailauth rewrites the newest set's parsed
   // ARC-Authentication-Results in place, and with one set that is the first.
   const sealer = tagOf(chain[chain.length - 1]['arc-seal']?.parsed, 'd')
   const first = firstDmarc(chain[0]['arc-authentication-results']?.parsed)
   try {
-    const run = mailauthArc({ chain, lastEntry: data.lastEntry }, { resolver: resolver as DNSResolver })
-    run.catch(() => undefined)
-    const res = await Promise.race([run, late])
+    const res = await byDeadline(mailauthArc({ chain, lastEntry: data.lastEntry }, { resolver: resolver as DNSResolver }), until)
     if (!res) return { result: 'fail', reason: 'ARC not verified within the time limit of the evaluation' }
     const result = String(res.status.result)
     if (result !== 'pass') return { result: result === 'none' ? 'none' : 'fail', ...(res.status.comment ? { reason: String(res.status.comment) } : {}) }
@@ -65,7 +60,5 @@ export async function verifyArc(data: ARCSigningData & { error?: unknown }, reso
     }
   } catch (err) {
     return { result: 'fail', reason: `ARC verification failed: ${err instanceof Error ? err.message : String(err)}` }
-  } finally {
-    clearTimeout(timer)
   }
 }

@@ -15,6 +15,7 @@ import { ARCSigningData, DNSResolver, dkimVerify, spf as mailauthSpf } from 'mai
 import { verifyArc } from './arc'
 import { ArcFacts, AuthFacts, AuthInput, SpfResult } from './facts'
 import { AnswerCache } from '../dns/answer-cache'
+import { byDeadline } from './deadline'
 import { byStrictness, DmarcCache, evaluateDomain, Identifiers, policyKnown, prefetchPolicy } from './dmarc'
 import { fromFacts } from './from'
 import { HeaderFacts, maySign, readHeaders } from './headers'
@@ -105,18 +106,12 @@ async function runDkim(raw: Buffer, head: HeaderFacts, max: number, resolver: Re
   const { raw: input, skipped, handed, verify: any } = signaturesToVerify(raw, head, max)
   if (!any) return { results: [], skipped }
   let stopped = false
-  let timer: NodeJS.Timeout | undefined
   const verify = dkimVerify(messageStream(input, () => stopped), { resolver: resolver as DNSResolver })
-  verify.catch(() => undefined)
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, until - Date.now()))
-  })
   try {
-    const done = await Promise.race([verify, late])
+    const done = await byDeadline(verify, until)
     if (done) return { results: done.results, skipped, ...(done.arc ? { arc: done.arc } : {}) }
   } finally {
     stopped = true
-    clearTimeout(timer)
   }
   // What the signatures handed over would have said is unknown.
   const results = handed.map((signingDomain) => ({ signingDomain, status: { result: 'temperror', comment: 'not verified within the time limit of the evaluation' } }))
@@ -224,19 +219,11 @@ export async function authenticate(input: AuthInput): Promise<AuthFacts> {
   const budget = Math.max(1, input.maxLookupsMs ?? 3 * (input.resolver.timeoutMs ?? DEFAULT_LOOKUP_MS))
   const start = Date.now()
   const resolver = messageResolver(input.resolver, start + budget, input.maxLookups ?? Infinity)
-  let timer: NodeJS.Timeout | undefined
-  const safetyNet = new Promise<AuthFacts>((resolve) => {
-    timer = setTimeout(() => resolve(withFrom(input, unknown(input, `authentication did not finish within ${budget} ms`))), budget + GRACE_MS)
-  })
   const work = Promise.resolve()
     .then(() => evaluate(input, resolver, start, budget))
     .catch((err: unknown) => withFrom(input, unknown(input, `authentication failed: ${err instanceof Error ? err.message : String(err)}`)))
-  try {
-    const facts = await Promise.race([work, safetyNet])
-    const b = resolver.budget
-    facts.lookups = { count: b.total, max: b.max, refused: b.refused }
-    return facts
-  } finally {
-    clearTimeout(timer)
-  }
+  const facts = (await byDeadline(work, start + budget + GRACE_MS)) ?? withFrom(input, unknown(input, `authentication did not finish within ${budget} ms`))
+  const b = resolver.budget
+  facts.lookups = { count: b.total, max: b.max, refused: b.refused }
+  return facts
 }
