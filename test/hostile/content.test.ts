@@ -179,14 +179,17 @@ describe('h: 25 MB messages keep the event loop free', () => {
     test(`${name}: ${why}`, async (t) => {
       const m = make()
       assert.ok(m.length <= BIG && m.length > BIG - 200 && m.length < HARAKA_MAX_BYTES, `${m.length} octets`)
-      const ref = await reference(m, pace)
       const from = name.includes('DKIM') ? 'alice@signed.example' : 'alice@sender.example'
+      let ref = await reference(m, pace)
       let r = await send(m, from, pace)
       // Haraka's own stalls (see reference()) strike the bundle's node as
-      // well, at random: a stall of the bundle's making comes back on the
-      // second sending, one of Haraka's rarely does.
-      if (r.probe.worstMs >= probeBound(ref)) {
-        t.diagnostic(`first sending: ${describeProbe(r.probe)}; sent again`)
+      // well, at random, and a busy machine slows both nodes alike: a stall
+      // of the bundle's making comes back on every sending, so a slow one is
+      // tried again, twice at most, each time with a fresh reference taken
+      // just before it.
+      for (let attempt = 2; attempt <= 3 && r.probe.worstMs >= probeBound(ref); attempt++) {
+        t.diagnostic(`sending ${attempt - 1}: ${describeProbe(r.probe)}; Haraka alone: worst ${ref.worstMs} ms; sent again`)
+        ref = await reference(m, pace)
         r = await send(m, from, pace)
       }
       // The node takes messages this large: EHLO's SIZE (connection.ini [max] bytes, Haraka's default 25 MiB).

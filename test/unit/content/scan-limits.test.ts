@@ -320,8 +320,16 @@ describe('the scan grows linearly on every hostile shape (time at 4n within 5 ti
     test(label, () => {
       const small = make(n)
       const large = make(4 * n)
-      const [a, b] = bestOfBoth(() => scanContent(small, limits), () => scanContent(large, limits))
-      assert.ok(b <= GROWTH * a + SLACK_MS, `n: ${a.toFixed(2)} ms, 4n: ${b.toFixed(2)} ms`)
+      // A busy machine can slow the runs of one size only; a shape that grows
+      // faster than linearly fails every round, so a failing round is
+      // measured again, twice at most.
+      const rounds: string[] = []
+      for (let round = 0; round < 3; round++) {
+        const [a, b] = bestOfBoth(() => scanContent(small, limits), () => scanContent(large, limits))
+        rounds.push(`n: ${a.toFixed(2)} ms, 4n: ${b.toFixed(2)} ms`)
+        if (b <= GROWTH * a + SLACK_MS) return
+      }
+      assert.fail(rounds.join('; '))
     })
   }
 
