@@ -3,7 +3,9 @@
 // it does not know falls back to latin1, which keeps every byte as one
 // character so that an extension such as ".exe" still shows. UTF-7 (RFC
 // 2152) is decoded here: the Encoding standard leaves it out, but mail
-// clients still display it, so a name hidden in it must be seen.
+// clients still display it, so a name hidden in it must be seen. UTF-16
+// without a byte-order mark reads two ways (clients differ), and callers
+// that judge names ask for both.
 import { isUtf8 } from 'node:buffer'
 import { TextDecoder } from 'node:util'
 
@@ -29,11 +31,65 @@ export function bytesToText(bytes: Buffer): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1')
 }
 
-/** Decodes bytes in the named charset; an empty or missing name means bytesToText. */
-export function decodeCharset(bytes: Buffer, charset: string | undefined): string {
+// UTF-16 labels that name their byte order; the other UTF-16 labels
+// ("utf-16", "ucs-2", "unicode", ...) do not, and the text has no byte-order
+// mark when a mailer leaves it out.
+const UTF16_NAMED_ORDER = new Map<string, 'utf-16le' | 'utf-16be'>([
+  ['utf-16le', 'utf-16le'],
+  ['unicodefeff', 'utf-16le'],
+  ['utf-16be', 'utf-16be'],
+  ['unicodefffe', 'utf-16be'],
+])
+
+/** The UTF-16 byte order a label names, "either" when it names none, undefined when it is not UTF-16. */
+function utf16Order(label: string): 'utf-16le' | 'utf-16be' | 'either' | undefined {
+  const named = UTF16_NAMED_ORDER.get(label)
+  if (named) return named
+  if (label === 'utf16') return 'either'
+  const encoding = decoderFor(label)?.encoding
+  return encoding === 'utf-16le' || encoding === 'utf-16be' ? 'either' : undefined
+}
+
+function byteOrderMark(bytes: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  if (bytes.length < 2) return undefined
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le'
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be'
+  return undefined
+}
+
+/**
+ * UTF-16: a byte-order mark decides (clients follow it whatever the label
+ * says); without one, the order the label names, else little-endian, as
+ * Windows writes it, or big-endian (RFC 2781 4.3) when otherOrder is set.
+ */
+function decodeUtf16(bytes: Buffer, order: 'utf-16le' | 'utf-16be' | 'either', otherOrder: boolean): string {
+  const mark = byteOrderMark(bytes)
+  if (mark) return (decoderFor(mark) as TextDecoder).decode(bytes.subarray(2))
+  const chosen = order === 'either' ? (otherOrder ? 'utf-16be' : 'utf-16le') : order
+  return (decoderFor(chosen) as TextDecoder).decode(bytes)
+}
+
+/**
+ * Whether bytes in this charset read two ways: UTF-16 under a label that
+ * names no byte order, without a byte-order mark. decodeCharset(bytes,
+ * charset, true) gives the other reading.
+ */
+export function hasOtherByteOrder(bytes: Buffer, charset: string | undefined): boolean {
+  const label = (charset ?? '').trim().toLowerCase()
+  return bytes.length >= 2 && !byteOrderMark(bytes) && utf16Order(label) === 'either'
+}
+
+/**
+ * Decodes bytes in the named charset; an empty or missing name means
+ * bytesToText. otherOrder: UTF-16 without a byte-order mark read
+ * big-endian (see hasOtherByteOrder); no effect on other charsets.
+ */
+export function decodeCharset(bytes: Buffer, charset: string | undefined, otherOrder = false): string {
   const label = (charset ?? '').trim().toLowerCase()
   if (!label) return bytesToText(bytes)
   if (label === 'utf-7' || label === 'utf7' || label === 'unicode-1-1-utf-7' || label === 'x-utf-7') return decodeUtf7(bytes)
+  const order = utf16Order(label)
+  if (order) return decodeUtf16(bytes, order, otherOrder)
   const decoder = decoderFor(label)
   return decoder ? decoder.decode(bytes) : bytes.toString('latin1')
 }

@@ -2,7 +2,7 @@
 // forbids them inside quoted parameter values (5), but real mailers put file
 // names there and clients decode them, so the scanner decodes them wherever
 // they appear, as those clients do.
-import { decodeCharset } from './charset'
+import { decodeCharset, hasOtherByteOrder } from './charset'
 import { hexValue } from './hex'
 
 // RFC 2047 2: charset and encoded text hold no "?" and no white space.
@@ -27,20 +27,17 @@ function decodeQ(text: string): Buffer {
   return out.subarray(0, o)
 }
 
-/**
- * Decodes every encoded word in text. Adjacent encoded words, separated only
- * by white space, are joined without it (RFC 2047 6.2); those in the same
- * charset are joined as bytes first, because mailers split one multi-byte
- * character across two words. The charset may carry an RFC 2231 5 language
- * suffix ("utf-8*en").
- */
-export function decodeEncodedWords(text: string): string {
-  if (!text.includes('=?')) return text
+/** One reading of text: UTF-16 words without a byte-order mark in the order otherOrder picks; doubt when there were any. */
+function decodeWords(text: string, otherOrder: boolean): { text: string; doubt: boolean } {
   const out: string[] = []
+  let doubt = false
   let last = 0
   let pending: { charset: string; bytes: Buffer[] } | undefined
   const flush = (): void => {
-    if (pending) out.push(decodeCharset(Buffer.concat(pending.bytes), pending.charset))
+    if (!pending) return
+    const bytes = Buffer.concat(pending.bytes)
+    if (hasOtherByteOrder(bytes, pending.charset)) doubt = true
+    out.push(decodeCharset(bytes, pending.charset, otherOrder))
     pending = undefined
   }
   for (const m of text.matchAll(ENCODED_WORD)) {
@@ -63,5 +60,28 @@ export function decodeEncodedWords(text: string): string {
   }
   flush()
   out.push(text.slice(last))
-  return out.join('')
+  return { text: out.join(''), doubt }
+}
+
+/**
+ * Decodes every encoded word in text. Adjacent encoded words, separated only
+ * by white space, are joined without it (RFC 2047 6.2); those in the same
+ * charset are joined as bytes first, because mailers split one multi-byte
+ * character across two words. The charset may carry an RFC 2231 5 language
+ * suffix ("utf-8*en").
+ */
+export function decodeEncodedWords(text: string): string {
+  if (!text.includes('=?')) return text
+  return decodeWords(text, false).text
+}
+
+/**
+ * Every reading of text's encoded words: decodeEncodedWords's, then, when a
+ * word is UTF-16 without a byte-order mark, the one with every such word
+ * read in the other byte order (clients differ on it).
+ */
+export function decodeEncodedWordReadings(text: string): string[] {
+  if (!text.includes('=?')) return [text]
+  const first = decodeWords(text, false)
+  return first.doubt ? [first.text, decodeWords(text, true).text] : [first.text]
 }

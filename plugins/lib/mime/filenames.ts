@@ -3,12 +3,8 @@
 // full name is kept, paths included ("C:\x\evil.exe", "a/b/evil.exe"): the
 // checks look at the extension, and a client that strips the path ends up
 // with the same one.
+import { NAME_PARAMS } from './name-readings'
 import type { StructuredValue } from './params'
-
-// Either header may carry either parameter: RFC 2045 5.1 (name=, from RFC
-// 1341) and RFC 2183 2.3 (filename=) are the standard places, and clients
-// honour the other two as well.
-const NAME_PARAMS = new Set(['name', 'filename'])
 
 /**
  * Control characters (C0, DEL, C1) removed, as no file system keeps them and
@@ -31,16 +27,24 @@ export function cleanFilename(name: string): string {
   return out.slice(0, end)
 }
 
-/** Every distinct non-empty cleaned name: name= and filename= of every Content-Type and Content-Disposition field given (every form sent), then the extra names. */
+/**
+ * Every distinct non-empty cleaned name: name= and filename= of every
+ * Content-Type and Content-Disposition field given (every form sent), then
+ * every other reading of them (params.ts `readings`: what some client would
+ * show), then the extra names. The first is the standard reading of the
+ * first field that names the part.
+ */
 export function collectFilenames(headers: Array<StructuredValue | undefined>, extra: readonly string[]): string[] {
   const names = new Set<string>()
-  for (const header of headers) {
-    for (const v of header?.variants ?? []) {
+  const add = (list: ReadonlyArray<{ name: string; value: string }> | undefined): void => {
+    for (const v of list ?? []) {
       if (!NAME_PARAMS.has(v.name)) continue
       const clean = cleanFilename(v.value)
       if (clean) names.add(clean)
     }
   }
+  for (const header of headers) add(header?.variants)
+  for (const header of headers) add(header?.readings)
   for (const name of extra) {
     const clean = cleanFilename(name)
     if (clean) names.add(clean)

@@ -4,15 +4,18 @@
 // backslash escapes (RFC 5322 3.2.4), and RFC 2231 extended parameters:
 // charsets, percent-encoding and continuations. Parsing is one left-to-right
 // pass over the value (no backtracking regex), so a huge header costs its
-// length.
+// length. File names are also read the other ways clients read them
+// (`readings`): see name-readings.ts; those cost a small multiple of the
+// length, never more.
 //
 // The input is a byte string (latin1: one character per byte), so that raw
 // 8-bit values and RFC 2231 segments keep their exact bytes; values are
 // turned into text at the end.
-import { bytesToText, decodeCharset } from './charset'
-import { decodeEncodedWords } from './encoded-words'
+import { bytesToText, decodeCharset, hasOtherByteOrder } from './charset'
+import { decodeEncodedWordReadings, decodeEncodedWords } from './encoded-words'
 import { hexValue } from './hex'
 import { trimSpace } from './lines'
+import { NAME_PARAMS, skipComment, valueReadings } from './name-readings'
 
 export interface StructuredValue {
   /** The value before the first ";", lower-case, comments and white space removed. */
@@ -21,6 +24,14 @@ export interface StructuredValue {
   params: Record<string, string>
   /** Every value given for every name, in order (plain forms, then RFC 2231 forms). */
   variants: Array<{ name: string; value: string }>
+  /**
+   * The other readings of name= and filename= that some client makes: the
+   * lenient ones of name-readings.ts, RFC 2231 sections in the order sent
+   * and the other orders, UTF-16 in the other byte order, the parameters
+   * after a quoted string never closed. None repeated, none in variants;
+   * absent when there is none.
+   */
+  readings?: Array<{ name: string; value: string }>
 }
 
 // Parameters whose value is used as sent: the boundary is matched byte for byte against the body.
@@ -31,22 +42,18 @@ const MAX_SEGMENT = 999
 interface RawParam {
   name: string
   value: string
+  /** Where the parameter starts: its ";" (or where the parameters start). */
+  at: number
+  /** Where its value starts (an opening quote for a quoted string) and where the standard reading stopped. */
+  start: number
+  end: number
+  /** Where the pieces without "=" right after it end; end when none. */
+  junkEnd: number
+  form: 'token' | 'quoted' | 'unclosed'
 }
 
 function isSpace(c: string): boolean {
   return c === ' ' || c === '\t' || c === '\r' || c === '\n'
-}
-
-/** Index just after the comment that starts at i (nested, with quoted pairs), or the end of text. */
-function skipComment(text: string, i: number): number {
-  let depth = 0
-  for (; i < text.length; i++) {
-    const c = text[i]
-    if (c === '\\') i++
-    else if (c === '(') depth++
-    else if (c === ')' && --depth === 0) return i + 1
-  }
-  return text.length
 }
 
 /** Reads up to the first of `stops` outside comments, comments left out; untrimmed. */
@@ -78,7 +85,7 @@ function readUnquoted(text: string, i: number): { value: string; next: number } 
  * mailers send Windows paths unescaped ("C:\x\evil.exe") and clients keep
  * them. A missing closing quote ends the value at the end of the header.
  */
-function readQuoted(text: string, i: number): { value: string; next: number } {
+function readQuoted(text: string, i: number): { value: string; next: number; closed: boolean } {
   const pieces: string[] = []
   let from = ++i
   while (i < text.length && text[i] !== '"') {
@@ -91,7 +98,7 @@ function readQuoted(text: string, i: number): { value: string; next: number } {
     }
   }
   pieces.push(text.slice(from, i))
-  return { value: pieces.join(''), next: i + 1 }
+  return { value: pieces.join(''), next: i + 1, closed: i < text.length }
 }
 
 function skipSpaceAndComments(text: string, i: number): number {
@@ -105,26 +112,37 @@ function skipSpaceAndComments(text: string, i: number): number {
 
 function readParams(text: string, i: number): RawParam[] {
   const out: RawParam[] = []
+  let last: RawParam | undefined
   while (i < text.length) {
     // at a ";" or the start of junk before the next one
+    const at = i
     i = skipSpaceAndComments(text, text[i] === ';' ? i + 1 : i)
     const head = readUntil(text, i, '=;')
     i = head.next
-    // a parameter without "=" has nothing to keep
-    if (i >= text.length || text[i] === ';') continue
+    // a parameter without "=" has nothing to keep (a lenient reading joins it to the value before)
+    if (i >= text.length || text[i] === ';') {
+      if (last && trimSpace(head.value)) last.junkEnd = i
+      continue
+    }
     const name = head.value.replace(/[ \t\r\n]+/g, '').toLowerCase()
     i = skipSpaceAndComments(text, i + 1)
-    let read: { value: string; next: number }
+    const start = i
+    let value: string
+    let form: RawParam['form'] = 'token'
     if (text[i] === '"') {
-      read = readQuoted(text, i)
+      const read = readQuoted(text, i)
+      value = read.value
+      form = read.closed ? 'quoted' : 'unclosed'
       // anything after the closing quote up to the next ";" is not part of the value
       i = read.next
       while (i < text.length && text[i] !== ';') i = text[i] === '(' ? skipComment(text, i) : i + 1
     } else {
-      read = readUnquoted(text, i)
+      const read = readUnquoted(text, i)
+      value = read.value
       i = read.next
     }
-    if (name) out.push({ name, value: read.value })
+    last = name ? { name, value, at, start, end: Math.min(i, text.length), junkEnd: Math.min(i, text.length), form } : undefined
+    if (last) out.push(last)
   }
   return out
 }
@@ -151,59 +169,114 @@ interface Segment {
   value: string
 }
 
+/** RFC 2231 4: "charset'language'" before the first extended segment's value. */
+function splitCharset(value: string): { charset: string | undefined; rest: string } | undefined {
+  const first = value.indexOf("'")
+  const second = first >= 0 ? value.indexOf("'", first + 1) : -1
+  return second >= 0 ? { charset: value.slice(0, first) || undefined, rest: value.slice(second + 1) } : undefined
+}
+
 /**
- * Joins RFC 2231 segments in number order (3): extended segments ("*") are
- * percent-encoded bytes in the charset named by the first one (4, "charset'
+ * Joins RFC 2231 segments in the order given (3): extended segments ("*")
+ * are percent-encoded bytes in the charset named by `head` (4, "charset'
  * language'"), plain segments are taken as they are (4.1 allows mixing).
- * Missing numbers are skipped rather than ending the value: a name is better
- * seen whole than cut where a client might not cut it.
+ * otherOrder: UTF-16 without a byte-order mark read big-endian; doubt: there
+ * was such text.
  */
-function joinSegments(segments: Segment[]): string {
-  segments.sort((a, b) => a.index - b.index)
-  let charset: string | undefined
+function joinSegments(list: Segment[], head: Segment, otherOrder: boolean): { text: string; doubt: boolean } {
+  const charset = head.extended ? splitCharset(head.value)?.charset : undefined
   const out: string[] = []
+  let doubt = false
   let bytes: Buffer[] = []
   const flush = (): void => {
-    if (bytes.length) out.push(decodeCharset(Buffer.concat(bytes), charset))
+    if (!bytes.length) return
+    const joined = Buffer.concat(bytes)
+    if (hasOtherByteOrder(joined, charset)) doubt = true
+    out.push(decodeCharset(joined, charset, otherOrder))
     bytes = []
   }
-  let lastIndex = -1
-  for (const [n, seg] of segments.entries()) {
-    if (seg.index === lastIndex) continue // a repeated number: the first one counts
-    lastIndex = seg.index
+  for (const seg of list) {
+    // the head's "charset'language'", and that of a repeated first segment read with it
+    const value = seg.extended && seg.index === head.index ? (splitCharset(seg.value)?.rest ?? seg.value) : seg.value
     if (!seg.extended) {
       flush()
-      out.push(bytesToText(Buffer.from(seg.value, 'latin1')))
+      out.push(bytesToText(Buffer.from(value, 'latin1')))
       continue
-    }
-    let value = seg.value
-    if (n === 0) {
-      const first = value.indexOf("'")
-      const second = first >= 0 ? value.indexOf("'", first + 1) : -1
-      if (second >= 0) {
-        charset = value.slice(0, first) || undefined
-        value = value.slice(second + 1)
-      }
     }
     bytes.push(percentDecode(value))
   }
   flush()
-  return out.join('')
+  return { text: out.join(''), doubt }
+}
+
+/**
+ * The orders in which clients join one parameter's RFC 2231 segments, the
+ * standard one first: by number, the first of a repeated number counting and
+ * missing numbers skipped (a name is better seen whole than cut where a
+ * client might not cut it); then, where they differ, by number with the last
+ * of a repeated number, by number up to the first missing one (counted from
+ * 0), and as sent. Each with the segment that names the charset.
+ */
+function segmentOrders(segments: Segment[]): Array<{ list: Segment[]; head: Segment }> {
+  const sorted = [...segments].sort((a, b) => a.index - b.index)
+  const first: Segment[] = []
+  const last: Segment[] = []
+  for (const seg of sorted) {
+    if (first.length && first[first.length - 1].index === seg.index) {
+      last[last.length - 1] = seg
+    } else {
+      first.push(seg)
+      last.push(seg)
+    }
+  }
+  const orders = [{ list: first, head: first[0] }]
+  if (last.some((seg, k) => seg !== first[k])) orders.push({ list: last, head: last[0] })
+  let n = 0
+  while (n < first.length && first[n].index === n) n++
+  if (n > 0 && n < first.length) orders.push({ list: first.slice(0, n), head: first[0] })
+  if (segments.length !== first.length || segments.some((seg, k) => seg !== first[k])) orders.push({ list: segments, head: first[0] })
+  return orders
 }
 
 const SEGMENT_NAME = /^(.+)\*(\d{1,4})$/
 
-/** Parses a Content-Type or Content-Disposition value given as a byte string. */
-export function parseStructuredValue(text: string): StructuredValue {
-  const head = readUnquoted(text, 0)
-  const i = head.next
-  const value = head.value.replace(/[ \t\r\n]+/g, '').toLowerCase()
+/** A parameter's name without its RFC 2231 marks: "filename*0*" is "filename". */
+function baseName(name: string): string {
+  const plain = name.endsWith('*') ? name.slice(0, -1) : name
+  const seg = SEGMENT_NAME.exec(plain)
+  return seg ? seg[1] : plain
+}
 
-  // Null-prototype records: parameter names come from the sender ("__proto__").
-  const params: Record<string, string> = Object.create(null) as Record<string, string>
-  const variants: Array<{ name: string; value: string }> = []
+interface Parsed {
+  params: Record<string, string>
+  variants: Array<{ name: string; value: string }>
+  /** Candidate readings, repeats and standard values included: sorted out at the end. */
+  readings: Array<{ name: string; value: string }>
+}
+
+/** Every text a byte-string reading gives: raw 8-bit text, then encoded words in each byte order. */
+function addRaw(into: Parsed, name: string, raw: string): void {
+  for (const value of decodeEncodedWordReadings(bytesToText(Buffer.from(raw, 'latin1')))) into.readings.push({ name, value })
+}
+
+/**
+ * Reads the parameters from i into `into`. As a second reading (`again`),
+ * every value goes to the readings and a quoted string never closed is not
+ * read again. Returns where the first name parameter starts, if any.
+ */
+function readInto(text: string, i: number, into: Parsed, again: boolean): number | undefined {
+  const raw = readParams(text, i)
+  // where the readings of each name parameter must stop: at the next one
+  const limits: number[] = new Array<number>(raw.length)
+  let next = text.length
+  for (let k = raw.length - 1; k >= 0; k--) {
+    limits[k] = next
+    if (NAME_PARAMS.has(baseName(raw[k].name))) next = raw[k].at
+  }
+  const firstNameAt = next < text.length ? next : undefined
+
   const extended = new Map<string, Segment[]>()
-  for (const p of readParams(text, i)) {
+  for (const [k, p] of raw.entries()) {
     let name = p.name
     const isExtended = name.endsWith('*')
     if (isExtended) name = name.slice(0, -1)
@@ -217,15 +290,60 @@ export function parseStructuredValue(text: string): StructuredValue {
       list.push({ index, extended: isExtended, value: p.value })
       continue
     }
-    const decoded = RAW_PARAMS.has(name) ? p.value : decodeEncodedWords(bytesToText(Buffer.from(p.value, 'latin1')))
-    variants.push({ name, value: decoded })
-    if (!(name in params)) params[name] = decoded
+    const isName = NAME_PARAMS.has(name)
+    if (!again) {
+      const decoded = RAW_PARAMS.has(name) ? p.value : decodeEncodedWords(bytesToText(Buffer.from(p.value, 'latin1')))
+      into.variants.push({ name, value: decoded })
+      if (!(name in into.params)) into.params[name] = decoded
+    }
+    if (isName) {
+      // the standard value's other byte order, when it has one, then the other readings
+      addRaw(into, name, p.value)
+      for (const reading of valueReadings(text, { start: p.start, end: p.end, junkEnd: p.junkEnd, limit: limits[k], form: p.form })) addRaw(into, name, reading)
+    }
+    if (p.form === 'unclosed' && !again) {
+      // A client that gives up on the quote ends the value at the next ";"
+      // and reads the parameters after it, which the quoted string hid.
+      const cut = readUnquoted(text, p.start + 1)
+      if (isName) addRaw(into, name, cut.value)
+      const hiddenName = readInto(text, cut.next, into, true)
+      if (isName && hiddenName !== undefined) addRaw(into, name, trimSpace(text.slice(p.start + 1, hiddenName)))
+    }
   }
   for (const [name, segments] of extended) {
-    const joined = joinSegments(segments)
-    const decoded = RAW_PARAMS.has(name) ? joined : decodeEncodedWords(joined)
-    variants.push({ name, value: decoded })
-    params[name] = decoded
+    const orders = segmentOrders(segments)
+    const isName = NAME_PARAMS.has(name)
+    for (const [n, order] of orders.entries()) {
+      if (n > 0 && !isName) break
+      const joined = joinSegments(order.list, order.head, false)
+      const texts = joined.doubt && isName ? [joined.text, joinSegments(order.list, order.head, true).text] : [joined.text]
+      for (const [t, text] of texts.entries()) {
+        if (n === 0 && t === 0 && !again) {
+          const decoded = RAW_PARAMS.has(name) ? text : decodeEncodedWords(text)
+          into.variants.push({ name, value: decoded })
+          into.params[name] = decoded
+        }
+        if (isName) for (const value of decodeEncodedWordReadings(text)) into.readings.push({ name, value })
+      }
+    }
   }
-  return { value, params, variants }
+  return firstNameAt
+}
+
+/** Parses a Content-Type or Content-Disposition value given as a byte string. */
+export function parseStructuredValue(text: string): StructuredValue {
+  const head = readUnquoted(text, 0)
+  const value = head.value.replace(/[ \t\r\n]+/g, '').toLowerCase()
+  // Null-prototype records: parameter names come from the sender ("__proto__").
+  const into: Parsed = { params: Object.create(null) as Record<string, string>, variants: [], readings: [] }
+  readInto(text, head.next, into, false)
+  const seen = new Set(into.variants.map((v) => `${v.name}\0${v.value}`))
+  const readings: Array<{ name: string; value: string }> = []
+  for (const r of into.readings) {
+    const key = `${r.name}\0${r.value}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    readings.push(r)
+  }
+  return readings.length ? { value, params: into.params, variants: into.variants, readings } : { value, params: into.params, variants: into.variants }
 }
