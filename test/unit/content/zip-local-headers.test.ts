@@ -6,7 +6,7 @@ import { describe, mock, test } from 'node:test'
 import assert from 'node:assert/strict'
 // The module itself, not a namespace copy, so that mock.method reaches the code under test.
 import zlib from 'node:zlib'
-import { MAX_INFLATIONS, MAX_SNIFFED_MEMBERS, zipEntriesAnywhere, type FoundEntries } from '../../../plugins/lib/content/zip/local-headers'
+import { MAX_INFLATIONS, MAX_NAME_CHARS, MAX_SNIFFED_MEMBERS, zipEntriesAnywhere, type FoundEntries } from '../../../plugins/lib/content/zip/local-headers'
 import type { ArchiveBudget, ArchiveLimits } from '../../../plugins/lib/content/zip/archive'
 import { directoryEnd } from '../../../plugins/lib/content/zip/directory'
 import { ScanDeadlineError } from '../../../plugins/lib/mime/deadline'
@@ -237,9 +237,10 @@ describe('zip entries found anywhere', () => {
     }
     const budget = fresh()
     const result = found(data, budget)
-    // Levels 1..11 hold 66 names of 60,001 characters, under MAX_NAME_CHARS; level 12 passes it.
-    assert.equal(result.names.length, 11)
-    assert.equal(result.names[10].length, 11 * 60_001 - 1)
+    // Levels 1..5 hold 15 names of 60,001 characters, under MAX_NAME_CHARS; level 6 passes it.
+    assert.equal(MAX_NAME_CHARS, 1 << 20)
+    assert.equal(result.names.length, 5)
+    assert.equal(result.names[4].length, 5 * 60_001 - 1)
     assert.equal(budget.entries, 0)
   })
 
@@ -263,7 +264,11 @@ describe('zip entries found anywhere', () => {
     const zip = corpus.writeZip(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}.txt`, data: 'x', method: 0 as const })))
     const deadline = counter()
     found(withoutDirectory(zip), fresh(), LIMITS, deadline)
-    assert.equal(deadline.ticks, 50)
+    assert.deepEqual({ ticks: deadline.ticks, checks: deadline.checks }, { ticks: 50, checks: [] })
+    // A long name takes long to decode: the clock is read for it.
+    const long = found(withoutDirectory(corpus.writeZip([{ name: `${'d'.repeat(2000)}.txt`, data: 'x', method: 0 }])), fresh(), LIMITS, deadline)
+    assert.equal(long.names.length, 1)
+    assert.deepEqual({ ticks: deadline.ticks, checks: deadline.checks }, { ticks: 50, checks: [0] })
     assert.throws(() => found(zip, fresh(), LIMITS, counter(10)), ScanDeadlineError)
   })
 
