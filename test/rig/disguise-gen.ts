@@ -407,6 +407,12 @@ const COMBINED_PARTS: Array<{ key: string; how: string; build: (zip: Buffer, rnd
 function ordinary(): Array<{ key: string; how: string; shape: Shape }> {
   const rnd = mulberry32(1604)
   const noise = Buffer.from(Array.from({ length: 600 }, () => Math.floor(rnd() * 256)))
+  // a photo's bytes that hold a zip local header's signature by chance, garbage after it
+  const pkNoise = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), noise.subarray(0, 200), Buffer.from('PK\x03\x04', 'latin1'), noise.subarray(200)])
+  const docx = writeZip([
+    { name: '[Content_Types].xml', data: '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>' },
+    { name: 'word/document.xml', data: '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>' },
+  ])
   const text = (body: string): Shape => ({ head: ['Content-Type: text/plain; charset=us-ascii'], body: `${body}\r\n` })
   const pdf = part(['Content-Type: application/pdf; name="report.pdf"', 'Content-Disposition: attachment; filename="report.pdf"', B64], base64Lines(Buffer.from(PDF, 'latin1')))
   const inner = ['From: Carol <carol@partner.example>', 'To: Alice <alice@sender.example>', 'Subject: minutes', 'Date: Fri, 27 Nov 2026 09:00:00 +0000', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=us-ascii', '', 'The minutes of Thursday.', '-- ', 'Carol'].join(CRLF)
@@ -424,6 +430,9 @@ function ordinary(): Array<{ key: string; how: string; shape: Shape }> {
     { key: 'pk-prose', how: 'text mentioning "PK" and "UEsDB"', shape: text('The PK column is the primary key. A zip file in base64 starts with UEsDB, its first bytes are PK 03 04, and PK stands for Phil Katz.') },
     { key: 'dash-lines', how: 'lines starting with -- (command flags) in a multipart text part', shape: { head: ['Content-Type: multipart/mixed; boundary="q1"'], body: multipartBody('q1', [part(['Content-Type: text/plain; charset=us-ascii'], 'Run it with\r\n--verbose\r\n--quiet\r\n--\r\nand see.'), pdf]) } },
     { key: 'qp-text', how: 'quoted-printable text with a lone "=" and soft breaks', shape: { head: ['Content-Type: text/plain; charset=iso-8859-1', QP], body: 'Caf=E9 prices: 2 =3D 2, and a=\r\nlone = sign.\r\n' } },
+    { key: 'docx', how: 'a Word document (a zip by its content)', shape: standard(part(['Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document; name="report.docx"', 'Content-Disposition: attachment; filename="report.docx"', B64], base64Lines(docx))) },
+    { key: 'pk-in-photo', how: 'a photo whose bytes hold PK\\3\\4 by chance', shape: standard(part(['Content-Type: image/jpeg; name="photo.jpg"', 'Content-Disposition: attachment; filename="photo.jpg"', B64], base64Lines(pkNoise))) },
+    { key: 'pk-in-noise-disputed', how: 'random bytes holding PK\\3\\4, sent x-base64 with junk characters (a disputed reading finds the signature)', shape: standard(part(['Content-Type: application/octet-stream; name="data.bin"', 'Content-Transfer-Encoding: x-base64'], sprinkle(base64Lines(pkNoise), '#*', [3, 7], rnd))) },
     { key: 'alternative', how: 'multipart/alternative text and HTML', shape: { head: ['Content-Type: multipart/alternative; boundary="alt"'], body: multipartBody('alt', [part(['Content-Type: text/plain; charset=us-ascii'], 'Hello.'), part(['Content-Type: text/html; charset=us-ascii'], '<p>Hello.</p>')]) } },
   ]
 }
