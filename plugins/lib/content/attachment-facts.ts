@@ -1,8 +1,16 @@
 // Gathers what the attachment checks judge: every decoded file name, and
 // for each archive attachment (a ZIP or JAR by content, whatever its name)
-// the names inside it. Only archive attachments are decoded, and only up to
-// [attachments] max_archive_bytes; the rest of the message stays as read.
+// the names inside it. Parts a client offers as files are decoded, up to
+// [attachments] max_archive_bytes, and a zip is looked for in them: at the
+// start it is read whole (and may be unsafe); further in (a prefix before
+// it, as self-extracting archives have) it is judged by its entries' names.
+// A message that shows signs that parsers could read it differently is
+// then read every other way too (readings/), judged by names alone.
 import { ArchiveLimits, inspectArchive, isZip } from './zip/archive'
+import { zipEntriesAnywhere } from './zip/local-headers'
+import { bodySigns, isFileLike } from './readings/signs'
+import { readDisputed } from './readings/readings'
+import { base64AnyAlignment, quotedPrintableLenient } from './readings/decoders'
 import { MimePart, MimeScan, partBody, scanMime, ScanLimit, ScanLimits, Ticker, uuencodedFiles } from '../mime/scan'
 
 export interface ArchiveFinding {
@@ -35,6 +43,8 @@ export interface Gathered {
   facts: AttachmentFacts
   /** The first limit reached, in this message or in an attached one decoded. */
   limit?: ScanLimit
+  /** For the log: the signs that made the scan read the message every way. */
+  problems?: string[]
 }
 
 // uuencoded files decoded per message, all together: they are decoded to
@@ -59,6 +69,29 @@ function scratchOf(size: number): Buffer {
 // "PK\x03\x04" (a local file header) and "PK\x05\x06" (an empty archive)
 // as the first base64 characters.
 const ZIP_BASE64 = /^(UEsDB|UEsFBg)/
+const LOCAL_HEADER = Buffer.from('PK\x03\x04', 'latin1')
+const DIRECTORY_END = Buffer.from('PK\x05\x06', 'latin1')
+// Encoded bytes at a file's end decoded to look for a zip's end record:
+// extractors find a zip behind a prefix (a self-extracting archive, junk
+// before it) from that record, 22 bytes plus its comment from the end.
+const TAIL_CHARS = 1400
+const LF = 0x0a
+// The other readings may spend this many times [attachments] max_entries:
+// the same zip shows in the whole message and in its own stretch.
+const READING_ENTRIES_FACTOR = 4
+
+/** Whether the file's last bytes hold a zip's end record, at any base64 alignment. */
+function endsLikeZip(raw: Buffer, part: MimePart): boolean {
+  const start = Math.max(part.bodyStart, part.bodyEnd - TAIL_CHARS)
+  if (part.encoding === 'base64') {
+    // from a line start, where regular base64 (lines of a multiple of four) starts a quantum; other lines are a sign (readings/signs.ts) and read every way
+    const lf = raw.indexOf(LF, start)
+    const from = start === part.bodyStart || lf < 0 || lf >= part.bodyEnd ? start : lf + 1
+    return base64AnyAlignment(raw, from, part.bodyEnd, 0, TAIL_CHARS).indexOf(DIRECTORY_END) >= 0
+  }
+  if (part.encoding === 'quoted-printable') return quotedPrintableLenient(raw, start, part.bodyEnd, TAIL_CHARS).indexOf(DIRECTORY_END) >= 0
+  return raw.subarray(start, part.bodyEnd).indexOf(DIRECTORY_END) >= 0
+}
 
 function isLeaf(part: MimePart): boolean {
   return !part.isMultipart && part.contentType !== 'message/rfc822' && part.contentType !== 'message/global'
@@ -80,10 +113,16 @@ export function gatherAttachments(raw: Buffer, scan: MimeScan, opts: GatherOptio
     budget: { entries: opts.limits.maxEntries, bytes: opts.limits.maxTotalBytes },
     uuBytes: { bytes: MAX_UU_DECODED_BYTES },
     parts: opts.scanLimits.maxParts - scan.parts.length,
+    readingBudget: { entries: opts.limits.maxEntries * READING_ENTRIES_FACTOR, bytes: opts.limits.maxTotalBytes },
+    signs: [],
+    problems: [],
   }
   gather(g, raw, scan, 0, 0)
+  if (g.signs.length) g.problems.push(`read every way: ${g.signs.join('; ')}`)
   const facts = { filenames: [...new Set(g.filenames)], archives: g.archives }
-  return g.limit ? { facts, limit: g.limit } : { facts }
+  const out: Gathered = g.limit ? { facts, limit: g.limit } : { facts }
+  if (g.problems.length) out.problems = g.problems
+  return out
 }
 
 interface Gathering {
@@ -94,6 +133,11 @@ interface Gathering {
   uuBytes: { bytes: number }
   /** Parts left for attached messages decoded: the message's limit holds for all of them together. */
   parts: number
+  /** What the other readings may still spend, all messages together. */
+  readingBudget: { entries: number; bytes: number }
+  /** Signs of disagreement seen, for the log. */
+  signs: string[]
+  problems: string[]
   limit?: ScanLimit
 }
 
@@ -119,12 +163,23 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
   // when its first bytes say zip. Too large to decode is unsafe, except for
   // a disputed reading, which is judged by names alone.
   const readArchive = (reading: MimePart, disputed: boolean): void => {
-    if (!mayBeZip(raw, reading)) return
-    opts.deadline?.check(reading.bodyEnd - reading.bodyStart)
     const label = reading.filenames[0] ?? `part ${reading.path || '1'}`
+    if (!mayBeZip(raw, reading)) {
+      // a file whose zip starts further in: judged by the names in it
+      if (isFileLike(reading) && endsLikeZip(raw, reading)) findInside(label, reading)
+      return
+    }
+    opts.deadline?.check(reading.bodyEnd - reading.bodyStart)
     const data = partBody(raw, reading, opts.maxArchiveBytes, scratchOf)
     if (data) inspect(label, data, disputed)
     else if (!disputed) g.archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
+  }
+  const findInside = (label: string, reading: MimePart): void => {
+    opts.deadline?.check(reading.bodyEnd - reading.bodyStart)
+    const data = partBody(raw, reading, opts.maxArchiveBytes, scratchOf)
+    if (!data || data.indexOf(LOCAL_HEADER) < 0) return
+    const found = zipEntriesAnywhere(data, opts.limits, g.budget, opts.deadline)
+    if (found.names.length) g.archives.push({ attachment: label, entries: found.names, unsafe: undefined })
   }
   for (const part of scan.parts) {
     opts.deadline?.tick()
@@ -151,6 +206,36 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
       }
     }
   }
+  readEveryWay(g, raw, scan, reached)
+}
+
+/**
+ * The other readings of raw, when its scan or its bodies show a sign that
+ * parsers could disagree and no limit was reached (a message past a limit
+ * is not accepted anyway).
+ */
+function readEveryWay(g: Gathering, raw: Buffer, scan: MimeScan, reached: (limit: ScanLimit) => void): void {
+  const { opts } = g
+  const signs = [...scan.signs, ...scan.problems.map((p) => p.detail), ...bodySigns(raw, scan)]
+  if (!signs.length || scan.limit || g.limit) return
+  g.signs.push(...signs.slice(0, 3))
+  const read = readDisputed(raw, {
+    limits: opts.limits,
+    budget: g.readingBudget,
+    maxSegments: opts.scanLimits.maxParts,
+    maxHeaderBytes: opts.scanLimits.maxHeaderBytes,
+    maxBytes: opts.maxArchiveBytes,
+    deadline: opts.deadline,
+  })
+  g.filenames.push(...read.filenames)
+  // a zip the declared reading or an earlier one already listed is not listed again
+  const seen = new Set(g.archives.flatMap((a) => a.entries))
+  for (const a of read.archives) {
+    if (a.entries.every((e) => seen.has(e))) continue
+    for (const e of a.entries) seen.add(e)
+    g.archives.push({ attachment: a.where, entries: a.entries, unsafe: undefined })
+  }
+  if (read.spent) reached({ name: 'readings', detail: `the other readings of the message used up their budget of ${read.spent}` })
 }
 
 /** An attached message sent base64 or quoted-printable, whose root sits at `depth`: decoded and scanned, within the limits. */

@@ -87,6 +87,7 @@ function scanWithin(raw: Buffer, s: ContentSettings, deadline: Deadline | undefi
       limits: { maxDepth: a.max_depth, maxEntries: a.max_entries, maxNestedBytes: a.max_nested_bytes, maxRatio: a.max_ratio, maxTotalBytes: a.max_total_bytes },
     })
     facts.attachments = gathered.facts
+    if (gathered.problems) facts.problems.push(...gathered.problems)
     if (gathered.limit) {
       facts.limit ??= gathered.limit
       facts.problems.push(`${gathered.limit.name} limit (${gathered.limit.detail})`)

@@ -33,8 +33,9 @@ function allFields(raw: Buffer, block: HeaderBlock, name: string): string[] {
  * gives the part's type, disposition and encoding, and `named` holds every
  * Content-Type and Content-Disposition field, for their file names.
  */
-export function makePart(raw: Buffer, headerStart: number, block: HeaderBlock, at: PartPlace): { part: MimePart; type?: StructuredValue; disposition?: StructuredValue; named: StructuredValue[] } {
-  const types = allFields(raw, block, 'content-type').map(parseStructuredValue)
+export function makePart(raw: Buffer, headerStart: number, block: HeaderBlock, at: PartPlace): { part: MimePart; type?: StructuredValue; disposition?: StructuredValue; named: StructuredValue[]; odd?: string } {
+  const typeTexts = allFields(raw, block, 'content-type')
+  const types = typeTexts.map(parseStructuredValue)
   const dispositions = allFields(raw, block, 'content-disposition').map(parseStructuredValue)
   const encodings: string[] = []
   for (const text of allFields(raw, block, 'content-transfer-encoding').slice(0, MAX_ENCODING_FIELDS)) {
@@ -62,5 +63,33 @@ export function makePart(raw: Buffer, headerStart: number, block: HeaderBlock, a
   }
   if (disposition?.value) part.disposition = disposition.value
   if (encodings.length > 1) part.encodings = encodings
-  return { part, type, disposition, named: [...types, ...dispositions] }
+  // a comment in a multipart's Content-Type may hide or carry a boundary, as parsers differ on comments
+  const odd = oddity(types, dispositions, encodings, contentType) ??
+    (contentType.startsWith('multipart/') && typeTexts[0]?.includes('(') ? 'a comment in a multipart Content-Type' : undefined)
+  return odd ? { part, type, disposition, named: [...types, ...dispositions], odd } : { part, type, disposition, named: [...types, ...dispositions] }
+}
+
+// Content-Transfer-Encoding values every parser reads alike (RFC 2045 6.1, and uuencode's names).
+const PLAIN_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'base64', 'quoted-printable', 'x-uuencode', 'uuencode', 'x-uue', 'uue'])
+// A boundary that parsers may read differently: a quote, escape or separator
+// in it, a whole value in single quotes, or a second "boundary=" (RFC 2046
+// allows ' ( ) = and more in a boundary: mailers use "----=_Part_1").
+const ODD_BOUNDARY = /["\\;]|[^\x20-\x7e]|^'.*'$|boundary=/i
+
+/** Why parsers could read the part's fields differently, or undefined when they read alike. */
+function oddity(types: StructuredValue[], dispositions: StructuredValue[], encodings: string[], contentType: string): string | undefined {
+  if (types.length > 1) return `${types.length} Content-Type fields`
+  if (dispositions.length > 1) return `${dispositions.length} Content-Disposition fields`
+  if (encodings.length > 1) return `${encodings.length} Content-Transfer-Encoding values`
+  if (encodings.length === 1 && !PLAIN_ENCODINGS.has(encodings[0])) return `Content-Transfer-Encoding "${encodings[0].slice(0, 40)}"`
+  const type = types[0]
+  if (!type) return undefined
+  if (contentType !== type.value) return `Content-Type "${type.value.slice(0, 40)}" read as ${contentType}`
+  if (type.value.startsWith('x-multipart/')) return `Content-Type ${type.value.slice(0, 40)}`
+  if (contentType.startsWith('multipart/')) {
+    const boundaries = type.variants.filter((v) => v.name === 'boundary')
+    if (boundaries.length > 1) return `${boundaries.length} boundary parameters`
+    if (boundaries.length === 1 && ODD_BOUNDARY.test(boundaries[0].value)) return 'a boundary with quotes, escapes or separators in it'
+  }
+  return undefined
 }

@@ -64,6 +64,30 @@ interface OpenBoundary {
 
 // Open boundaries of one length compared byte for byte at most; past that, looked up by text.
 const COMPARE_AT_MOST = 4
+// Signs of disagreement kept per message: one is enough to read it every way; a few tell the log why.
+const MAX_SIGNS = 8
+// Bytes after a close delimiter looked at for text that is not white space.
+const EPILOGUE_PEEK = 256
+// In a header section: a bare CR (a line break to some parsers, not to
+// others), or a MIME field folded into the field before it.
+const ODD_HEADER = /\r(?!\n)|\n[ \t]+content-(?:type|transfer-encoding|disposition)[ \t]*:/i
+// A line that reads as a header field: a part that starts with an empty line has its fields in its body.
+const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/
+
+/** A "--" line that is no delimiter and not just dashes and spaces (a signature "-- ", a rule "-----"). */
+function isStrayDashLine(raw: Buffer, start: number, end: number): boolean {
+  for (let i = start + 2; i < end; i++) if (raw[i] !== DASH && !isWsp(raw[i]) && raw[i] !== 0x0d) return true
+  return false
+}
+
+/** Whether any byte in [start, end) is not white space or a line break. */
+function hasText(raw: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = raw[i]
+    if (b !== 0x0d && b !== LF && !isWsp(b)) return b !== DASH
+  }
+  return false
+}
 
 /** The length of the line's content without trailing spaces and tabs. */
 function trimmedEnd(raw: Buffer, start: number, end: number): number {
@@ -89,6 +113,11 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   const maxParts = Math.max(1, limits.maxParts)
   const parts: MimePart[] = []
   const problems: MimeProblem[] = []
+  const signs: string[] = []
+  const sign = (text: string): void => {
+    if (signs.length < MAX_SIGNS) signs.push(text)
+  }
+  let straySaid = false
   const reported = new Set<MimeProblemKind>()
   let limit: ScanLimit | undefined
   const problem = (kind: MimeProblemKind, detail: string): void => {
@@ -176,6 +205,10 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
       if (i < 0) return undefined
       const d = check(i + 1)
       if (d) return d
+      if (!straySaid && isStrayDashLine(raw, i + 1, contentEnd(raw, i + 1, lineBreak(raw, i + 1)))) {
+        straySaid = true
+        sign(`a "--" line that is no delimiter at byte ${i + 1}`)
+      }
       from = i + 1
     }
   }
@@ -183,6 +216,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
   // Parts close innermost first; an outer part never ends before the parts it holds (an empty inner body starts at the delimiter line itself).
   const close = (open: Open, end: number): number => {
     open.part.bodyEnd = Math.max(open.part.bodyStart, end)
+    if (open.part.isMultipart && open.children === 0) sign(`${where(open.part.path)}: a multipart with no parts`)
     if (open.boundary !== undefined) {
       closeBoundary(open)
       problem('unterminated-multipart', `${where(open.part.path)}: the closing boundary never came`)
@@ -204,7 +238,14 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
         const block = readHeaderBlock(raw, pos, limits.maxHeaderBytes, keepWanted, openBoundaries ? isDelimiter : undefined, limits.maxHeaderBytes, limits.deadline)
         if (block.sectionCut) problem('header-too-long', `${where(at.path)}: the header section is longer than ${limits.maxHeaderBytes} bytes, cut at ${block.sectionCut}`)
         if (block.bad) problem('bad-header', `${where(at.path)}: ${block.bad}`)
-        const { part, type, named } = makePart(raw, pos, block, at)
+        const { part, type, named, odd } = makePart(raw, pos, block, at)
+        if (odd) sign(`${where(at.path)}: ${odd}`)
+        if (block.bodyStart > pos && ODD_HEADER.test(raw.toString('latin1', pos, Math.min(block.bodyStart, pos + limits.maxHeaderBytes)))) {
+          sign(`${where(at.path)}: a bare CR or a folded MIME field in the header`)
+        }
+        if (at.path && block.bodyStart - pos <= 2 && FIELD_LINE.test(raw.toString('latin1', block.bodyStart, Math.min(raw.length, block.bodyStart + 80)))) {
+          sign(`${where(at.path)}: header fields after an empty line`)
+        }
         parts.push(part)
         headersOf.push(named)
         pos = block.bodyStart
@@ -241,6 +282,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
     if (d.close) {
       // what follows is the epilogue, up to the end of the enclosing part
       closeBoundary(frame)
+      if (hasText(raw, pos, Math.min(raw.length, pos + EPILOGUE_PEEK))) sign(`${where(frame.part.path)}: text after the close delimiter`)
     } else {
       frame.children++
       // RFC 2046 5.1.5: in a digest, parts are messages unless they say otherwise
@@ -266,5 +308,5 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
     }
     part.filenames = collectFilenames(headersOf[i], uuNames)
   }
-  return limit ? { parts, problems, limit } : { parts, problems }
+  return limit ? { parts, problems, limit, signs } : { parts, problems, signs }
 }

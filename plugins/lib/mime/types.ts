@@ -43,7 +43,7 @@ export interface MimePart {
 }
 
 /** A limit a sender can reach: the scan stopped short of part of the message. */
-export type LimitName = 'parts' | 'depth' | 'header' | 'messages' | 'timeout' | 'memory'
+export type LimitName = 'parts' | 'depth' | 'header' | 'messages' | 'timeout' | 'memory' | 'readings'
 
 export interface ScanLimit {
   name: LimitName
@@ -90,4 +90,12 @@ export interface MimeScan {
   problems: MimeProblem[]
   /** The first limit reached: part of the message was not looked at. */
   limit?: ScanLimit
+  /**
+   * Signs that MIME parsers could read the message differently (a repeated
+   * or odd field, a stray "--" line, text after a close delimiter, ...), at
+   * most MAX_SIGNS, the first of each kind; empty on ordinary mail. The
+   * content scan then reads the message every plausible way
+   * (content/readings).
+   */
+  signs: string[]
 }

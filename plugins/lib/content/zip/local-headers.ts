@@ -33,10 +33,13 @@ const LONG_NAME = 1024
 
 /**
  * Deflated members inflated per call only to look for a ZIP inside (those
- * not named .zip/.jar). Each attempt on garbage costs about 60 µs in zlib
- * whatever its size, so their number is bounded, not only their bytes.
+ * not named .zip/.jar): none, as for the declared reading (archive.ts opens
+ * deflated members only when named as archives). Inflating every member of
+ * an ordinary document found by another reading would spend the budget and
+ * refuse it. Each attempt on garbage costs about 60 µs in zlib whatever its
+ * size, so a number above 0 must stay small.
  */
-export const MAX_SNIFFED_MEMBERS = 256
+export const MAX_SNIFFED_MEMBERS = 0
 
 /**
  * Inflations per call in all, archives by name included; one more spends
