@@ -185,8 +185,8 @@ const PREAMBLE = 'This is a multi-part message in MIME format.'
 /** A plain base64 attachment: what the structure tricks (boundary, top-level type, delimiters) hide. */
 const plainAttachment = (zip: Buffer): string => part([...NAMED, B64], base64Lines(zip))
 
-function multipartBody(delimiter: string, parts: readonly string[], close = delimiter): string {
-  return [PREAMBLE, ...parts.flatMap((p) => [`--${delimiter}`, p]), `--${close}--`, ''].join(CRLF)
+function multipartBody(delimiter: string, parts: readonly string[]): string {
+  return [PREAMBLE, ...parts.flatMap((p) => [`--${delimiter}`, p]), `--${delimiter}--`, ''].join(CRLF)
 }
 
 interface Shape {
@@ -211,7 +211,11 @@ function mail(id: string, subject: string, shape: Shape): Buffer {
 
 // --- the tricks -----------------------------------------------------------------
 
-/** A disguised attachment part around a zip; rnd is seeded per trick, so a twin gets the same junk. */
+/**
+ * A disguised attachment part around a zip; rnd is seeded per trick, so a
+ * twin gets the same junk; raw is the same kind of zip with no CR or LF in
+ * it, for bodies sent as they are.
+ */
 interface PartTrick {
   cls: DisguiseClass
   key: string
@@ -227,6 +231,7 @@ interface ShapeTrick {
   build: (attachment: string) => Shape
 }
 
+/** CTE fields between the Content-Type and the Content-Disposition, or after both (where an indented one folds into the latter). */
 const cte = (key: string, how: string, fields: string[], afterDisposition = false): PartTrick => ({
   cls: 'cte', key, how,
   build: (zip) => part(afterDisposition ? [...NAMED, ...fields] : [NAMED[0], ...fields, NAMED[1]], base64Lines(zip)),
