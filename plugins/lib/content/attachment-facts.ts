@@ -85,8 +85,8 @@ function endsLikeZip(raw: Buffer, part: MimePart): boolean {
   const start = Math.max(part.bodyStart, part.bodyEnd - TAIL_CHARS)
   if (part.encoding === 'base64') {
     // from a line start, where regular base64 (lines of a multiple of four) starts a quantum; other lines are a sign (readings/signs.ts) and read every way
-    const lf = raw.indexOf(LF, start)
-    const from = start === part.bodyStart || lf < 0 || lf >= part.bodyEnd ? start : lf + 1
+    const lf = raw.subarray(start, part.bodyEnd).indexOf(LF)
+    const from = start === part.bodyStart || lf < 0 ? start : start + lf + 1
     return base64AnyAlignment(raw, from, part.bodyEnd, 0, TAIL_CHARS).indexOf(DIRECTORY_END) >= 0
   }
   if (part.encoding === 'quoted-printable') return quotedPrintableLenient(raw, start, part.bodyEnd, TAIL_CHARS).indexOf(DIRECTORY_END) >= 0

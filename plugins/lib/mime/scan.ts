@@ -80,11 +80,15 @@ function isStrayDashLine(raw: Buffer, start: number, end: number): boolean {
   return false
 }
 
-/** Whether any byte in [start, end) is not white space or a line break. */
-function hasText(raw: Buffer, start: number, end: number): boolean {
+/**
+ * Whether any byte in [start, end) is not white space or a line break; a
+ * dash counts only when no multipart is left open (inside one, it may start
+ * an outer delimiter, and a "--" line that is none is a sign of its own).
+ */
+function hasText(raw: Buffer, start: number, end: number, dashIsText: boolean): boolean {
   for (let i = start; i < end; i++) {
     const b = raw[i]
-    if (b !== 0x0d && b !== LF && !isWsp(b)) return b !== DASH
+    if (b !== 0x0d && b !== LF && !isWsp(b)) return dashIsText || b !== DASH
   }
   return false
 }
@@ -282,7 +286,7 @@ export function scanMime(raw: Buffer, limits: ScanLimits): MimeScan {
     if (d.close) {
       // what follows is the epilogue, up to the end of the enclosing part
       closeBoundary(frame)
-      if (hasText(raw, pos, Math.min(raw.length, pos + EPILOGUE_PEEK))) sign(`${where(frame.part.path)}: text after the close delimiter`)
+      if (hasText(raw, pos, Math.min(raw.length, pos + EPILOGUE_PEEK), openBoundaries === 0)) sign(`${where(frame.part.path)}: text after the close delimiter`)
     } else {
       frame.children++
       // RFC 2046 5.1.5: in a digest, parts are messages unless they say otherwise

@@ -17,6 +17,7 @@ import { makePart } from '../../mime/part-fields'
 import type { Ticker } from '../../mime/types'
 import type { ArchiveBudget, ArchiveLimits } from '../zip/archive'
 import { zipEntriesAnywhere } from '../zip/local-headers'
+import { decodeBase64 } from '../../mime/decode'
 import { base64AnyAlignment, gunzipAnywhere, quotedPrintableLenient, uudecodeLines, ydecode } from './decoders'
 import { dashSegments } from './segments'
 
@@ -64,12 +65,28 @@ function* readingsOf(raw: Buffer, start: number, end: number, opts: ReadingOptio
     step()
     yield { how: skip ? `base64 with its first ${skip} character${skip > 1 ? 's' : ''} left out` : 'base64', data: base64AnyAlignment(raw, start, end, skip, most, opts.deadline) }
   }
+  // base64 in chunks, each ended by its "=" padding, from the body on (the
+  // header's own "=" and letters would shift the first chunk): as the
+  // declared decoder reads it, "-" and "_" as URL-safe digits
+  const body = bodyStart(raw, start, end)
+  step()
+  yield { how: 'base64 in padded chunks', data: decodeBase64(raw, body, end, most) }
   step()
   yield { how: 'quoted-printable', data: quotedPrintableLenient(raw, start, end, most, opts.deadline) }
   step()
   yield { how: 'uuencode', data: uudecodeLines(raw, start, end, most, opts.deadline) }
   step()
   yield { how: 'yEnc', data: ydecode(raw, start, end, most, opts.deadline) }
+}
+
+/** Where a stretch's body starts: after its first empty line, or at its start when it has none. */
+function bodyStart(raw: Buffer, start: number, end: number): number {
+  // searched in the stretch alone, so that the stretches together cost the message once
+  const stretch = raw.subarray(start, end)
+  const crlf = stretch.indexOf('\r\n\r\n')
+  const lf = stretch.indexOf('\n\n')
+  const at = Math.min(crlf < 0 ? Infinity : crlf + 4, lf < 0 ? Infinity : lf + 2)
+  return at === Infinity ? start : start + at
 }
 
 /** The file names of a stretch read as a part: its header fields, or those after an empty first line. */
