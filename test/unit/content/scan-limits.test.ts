@@ -298,6 +298,18 @@ function encodedWords(n: number): Buffer {
   return Buffer.from(`Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="${words}"\r\n\r\nx\r\n`)
 }
 
+/** A message whose part repeats Content-Transfer-Encoding (read every way), then n "--" lines each with a line of base64 and junk. */
+function disputedStretches(n: number): Buffer {
+  const body = Array.from({ length: n }, (_, i) => `--s${i}\r\nUEsDBB#QAAAAIAAAAIQCJImGqMwAAADEAAAALAAAAcGF5bG9hZC5jb23zjZrAwMzAwBCS=kVm`).join('\r\n')
+  return Buffer.from(`Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`)
+}
+
+/** n bytes of base64 with junk between quanta and "=" in mid stream, in a part that repeats its encoding field. */
+function damagedBase64(n: number): Buffer {
+  const line = 'UEs#DBBQ=AAAAIAAAAIQCJ_ImGqMwAAADEAAAALAAAAcGF5bG9hZC5jb23zjZrAwMzAwBCSkVm\r\n'
+  return Buffer.from(`Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\n${line.repeat(Math.ceil(n / line.length))}`)
+}
+
 describe('the scan grows linearly on every hostile shape (time at 4n within 5 times n, plus 5 ms)', () => {
   const own = settings()
   // Limits high enough that the shapes at 4n are still read whole.
@@ -315,6 +327,9 @@ describe('the scan grows linearly on every hostile shape (time at 4n within 5 ti
     ['n encoded words in a file name', 1000, encodedWords],
     ['n bytes of "--boundary" lines', 256 * 1024, (n) => gen.boundaryLines(n), own],
     ['n bytes of begin lines', 256 * 1024, (n) => gen.uuBeginLines(n), own],
+    // read every way: each stretch decoded a fixed number of ways
+    ['n "--" stretches of a disputed message', 500, disputedStretches],
+    ['n bytes of damaged base64 in a disputed part', 256 * 1024, damagedBase64],
   ]
   for (const [label, n, make, limits = open] of shapes) {
     test(label, () => {
