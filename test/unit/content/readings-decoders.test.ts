@@ -300,6 +300,35 @@ describe('gunzipAnywhere', () => {
     assert.deepEqual(gunzipAnywhere(Buffer.concat([unnamed.subarray(0, 10), Buffer.alloc(100, 0x41)]), BIG, 4), [])
   })
 
+  test('a megabyte of headers naming a file whose name never ends, some sending it far ahead: each byte searched once', (t) => {
+    const named = Buffer.from([0x1f, 0x8b, 8, 0x08, 1, 1, 1, 1, 1, 1])
+    const ahead = Buffer.from([0x1f, 0x8b, 8, 0x04 | 0x08, 1, 1, 1, 1, 1, 1, 0xff, 0xff])
+    const data = Buffer.concat(Array.from({ length: 50000 }, (_, i) => (i % 2 ? named : ahead)))
+    const started = performance.now()
+    assert.deepEqual(gunzipAnywhere(data, BIG, 4), [])
+    t.diagnostic(`${data.length} bytes of headers in ${(performance.now() - started).toFixed(1)} ms`)
+  })
+
+  test('a thousand empty members before the real one do not use up the work budget', () => {
+    const decoys = Buffer.concat(Array.from({ length: 1000 }, () => zlib.gzipSync(Buffer.alloc(0))))
+    assert.deepEqual(gunzipAnywhere(Buffer.concat([decoys, zlib.gzipSync(ZIP)]), 1024 * 1024, 4), [ZIP])
+  })
+
+  test('a megabyte of valid headers over junk deflate data: nothing, and quickly (diagnostic)', (t) => {
+    // each: a header, then a block of the reserved type, then a fixed block that ends at once
+    const junk = [Buffer.from([0x1f, 0x8b, 8, 0, 1, 1, 1, 1, 1, 1, 0x07]), Buffer.from([0x1f, 0x8b, 8, 0, 1, 1, 1, 1, 1, 1, 0x03, 0x00])]
+    const data = Buffer.concat(Array.from({ length: 90000 }, (_, i) => junk[i % 2]))
+    const started = performance.now()
+    assert.deepEqual(gunzipAnywhere(data, 1024 * 1024, 4), [])
+    t.diagnostic(`${data.length} bytes, 90000 candidates, in ${(performance.now() - started).toFixed(1)} ms`)
+  })
+
+  test('maxBytes of Infinity is the largest buffer', () => {
+    assert.deepEqual(gunzipAnywhere(zlib.gzipSync(ZIP), Infinity, 4), [ZIP])
+    assert.deepEqual(base64AnyAlignment(b(ZIP.toString('base64')), -5, Infinity, 0, Infinity), ZIP)
+    assert.deepEqual(base64AnyAlignment(b(ZIP.toString('base64')), NaN, NaN, NaN, NaN), Buffer.alloc(0))
+  })
+
   test('a truncated member gives a prefix of its data', () => {
     const gz = zlib.gzipSync(TEXT)
     const [prefix] = gunzipAnywhere(gz.subarray(0, Math.floor(gz.length / 2)), BIG, 4)

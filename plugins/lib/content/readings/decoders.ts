@@ -3,11 +3,12 @@
 // one client shows cannot hide behind the strict reading. All of them are
 // linear, never build more than maxBytes of output (the output is cut there,
 // not refused), and never throw on any input; only the deadline throws.
+import { constants as bufferConstants } from 'node:buffer'
+import * as zlib from 'node:zlib'
 import { decodeBase64 } from '../../mime/decode'
 import { hexValue } from '../../mime/hex'
 import { CR, LF, SP, TAB } from '../../mime/lines'
 import type { Ticker } from '../../mime/types'
-import * as zlib from 'node:zlib'
 import { inflateRaw } from './inflate'
 
 const EQUALS = 0x3d
@@ -125,6 +126,8 @@ function nativeReading(text: Buffer, i: number, cap: number, deadline?: Ticker):
     if ((k & (TICK_BYTES - 1)) === 0) deadline?.tick()
     if (B64[text[k]] >= 0) return undefined
   }
+  // Node's decoder writes only into a buffer that holds all it may make; a shorter cap is the loop's
+  if (Math.floor(((stop - i) * 3) / 4) > cap) return undefined
   deadline?.check(stop - i)
   return decodeBase64(text, i, stop, cap)
 }
@@ -304,6 +307,8 @@ const FNAME = 0x08
 const FCOMMENT = 0x10
 // What a candidate costs the work budget beyond the bytes it reads and writes.
 const ATTEMPT_COST = 64
+// Bytes a member is inflated by the loop before zlib takes over.
+const PROBE_BYTES = 64 * 1024
 
 /**
  * Every gzip member found by its magic (1f 8b 08) anywhere in data, at most
@@ -315,14 +320,15 @@ const ATTEMPT_COST = 64
  *
  * A member is returned when it gave at least one byte. Every candidate is
  * tried on its own, even inside an earlier member (the earlier one may be a
- * decoy that hides the next); what all the tries read and write together is
- * bounded by maxMembers times (data's length + maxBytes), so that candidates
- * laid one inside another cannot make the work grow with their square.
+ * decoy that hides the next). The tries that give nothing are bounded by a
+ * work budget: what all the tries read and write together stays within
+ * maxMembers times (data's length + maxBytes), so that candidates laid one
+ * inside another cannot make the work grow with their square.
  */
 export function gunzipAnywhere(data: Buffer, maxBytes: number, maxMembers: number, deadline?: Ticker): Buffer[] {
   const members: Buffer[] = []
   const most = Math.max(0, Math.trunc(maxMembers) || 0)
-  const cap = capOf(maxBytes, Number.MAX_SAFE_INTEGER)
+  const cap = capOf(maxBytes, bufferConstants.MAX_LENGTH)
   let budget = most * (data.length + cap)
   const zeros = new Zeros(data)
   for (let at = 0; members.length < most && budget > 0;) {
@@ -334,8 +340,6 @@ export function gunzipAnywhere(data: Buffer, maxBytes: number, maxMembers: numbe
     const body = gzipBodyStart(data, p, zeros)
     if (body < 0) continue
     const room = Math.min(cap, budget)
-    // deflate makes at most 1032 bytes of one
-    deadline?.check(Math.min(room, (data.length - body) * 1032))
     const { out, consumed } = inflateMember(data, body, room, deadline)
     budget -= ATTEMPT_COST + consumed + out.length
     if (out.length > 0) members.push(out)
@@ -344,20 +348,26 @@ export function gunzipAnywhere(data: Buffer, maxBytes: number, maxMembers: numbe
 }
 
 /**
- * zlib first: a whole member, or one cut short, within room comes out at
- * once. One that passes room or is damaged makes zlib throw and keep
- * nothing; the loop of inflate.ts then gives its first room bytes, or what
- * came before the damage.
+ * The loop of inflate.ts first, for the first PROBE_BYTES: junk that only
+ * looks like a member fails there in microseconds (zlib's own setup costs a
+ * hundred), and a small member is done. A member that goes on is inflated
+ * again by zlib, several times faster; when zlib throws (the member passes
+ * room, or is damaged further on) and so keeps nothing, the loop gives the
+ * first room bytes, or what came before the damage.
  */
 function inflateMember(data: Buffer, body: number, room: number, deadline?: Ticker): { out: Buffer; consumed: number } {
+  const probe = inflateRaw(data, body, Math.min(room, PROBE_BYTES), deadline)
+  if (probe.out.length < PROBE_BYTES || room <= PROBE_BYTES) return probe
+  // one step of up to room bytes out (deflate makes at most 1032 of one byte in)
+  deadline?.check(Math.min(room, (data.length - body) * 1032))
   try {
     const out = zlib.inflateRawSync(data.subarray(body), {
-      maxOutputLength: Math.max(1, room),
+      maxOutputLength: room,
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, Math.min(16 * 1024, room)),
+      chunkSize: 16 * 1024,
     })
-    // zlib does not say how much it read: all of it, for the work budget
-    return { out, consumed: data.length - body }
+    // zlib does not say how much it read; at least what the probe read
+    return { out, consumed: probe.consumed }
   } catch {
     return inflateRaw(data, body, room, deadline)
   }

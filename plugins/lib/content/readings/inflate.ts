@@ -5,8 +5,7 @@
 // 9-bit table, longer codes bit by bit (canonical codes, as in zlib's puff.c).
 import type { Ticker } from '../../mime/types'
 
-/** Why decoding stopped early: thrown inside, caught in inflateRaw(). */
-const STOP = Symbol('stop')
+const EMPTY = Buffer.alloc(0)
 
 const LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
 const LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
@@ -75,20 +74,28 @@ function fixedCodes(): { lit: Huffman; dist: Huffman } {
  * The raw deflate stream at data[start...], inflated: the whole of it, or
  * its first maxBytes bytes, or what came out before the input ended or
  * turned invalid. `consumed` tells the caller how many input bytes were read.
- * Throws only what the deadline throws.
+ * Throws only what the deadline throws. Stopping early is a flag, not an
+ * exception: a thrown value costs microseconds, and junk that only looks
+ * like a gzip member stops at once, a million times in a large message.
  */
 export function inflateRaw(data: Buffer, start: number, maxBytes: number, deadline?: Ticker): { out: Buffer; consumed: number } {
   const end = data.length
-  let pos = start
+  const from = Math.min(end, Math.max(0, start))
+  let pos = from
   let bitBuf = 0
   let bitCnt = 0
-  let out = Buffer.alloc(0)
+  let out = EMPTY
   let o = 0
   const cap = Math.max(0, maxBytes)
+  /** The input ran out: every read since gave 0, and decoding stops. */
+  let short = false
 
   const bits = (n: number): number => {
     while (bitCnt < n) {
-      if (pos >= end) throw STOP
+      if (pos >= end) {
+        short = true
+        return 0
+      }
       bitBuf |= data[pos++] << bitCnt
       bitCnt += 8
     }
@@ -98,6 +105,7 @@ export function inflateRaw(data: Buffer, start: number, maxBytes: number, deadli
     return v
   }
 
+  /** The next symbol, or -1 when the input ends or holds a code the table lacks. */
   const decode = (h: Huffman): number => {
     // fill the bit buffer for the fast table where the input allows
     while (bitCnt < FAST_BITS && pos < end) {
@@ -115,90 +123,92 @@ export function inflateRaw(data: Buffer, start: number, maxBytes: number, deadli
     let index = 0
     for (let len = 1; len <= 15; len++) {
       code |= bits(1)
+      if (short) return -1
       const count = h.count[len]
       if (code - count < first) return h.symbol[index + (code - first)]
       index += count
       first = (first + count) << 1
       code <<= 1
     }
-    throw STOP
+    return -1
   }
 
   /** Room for n more bytes, within cap: how many fit. */
   const room = (n: number): number => {
     const want = Math.min(cap, o + n)
     if (want > out.length) {
-      const grown = Buffer.allocUnsafe(Math.min(cap, Math.max(want, out.length * 2, 16 * 1024)))
+      const grown = Buffer.allocUnsafe(Math.min(cap, Math.max(want, out.length * 2, 4096)))
       out.copy(grown, 0, 0, o)
       out = grown
     }
     return want - o
   }
 
-  const codes = (lit: Huffman, dist: Huffman): void => {
+  /** A block's codes up to its end-of-block; false when decoding must stop. */
+  const codes = (lit: Huffman, dist: Huffman): boolean => {
     let symbols = 0
     for (;;) {
       if (++symbols % SYMBOLS_PER_TICK === 0) deadline?.tick()
       const sym = decode(lit)
+      if (sym < 0) return false
       if (sym < 256) {
-        if (room(1) < 1) throw STOP
+        if (room(1) < 1) return false
         out[o++] = sym
-      } else if (sym === 256) {
-        return
-      } else {
-        const ls = sym - 257
-        if (ls >= 29) throw STOP
-        const len = LENGTH_BASE[ls] + bits(LENGTH_EXTRA[ls])
-        const ds = decode(dist)
-        if (ds >= 30) throw STOP
-        const d = DIST_BASE[ds] + bits(DIST_EXTRA[ds])
-        if (d > o) throw STOP
-        const n = room(len)
-        if (n < 32) {
-          for (let k = 0; k < n; k++, o++) out[o] = out[o - d]
-        } else {
-          // the copy may overlap what it writes: whole periods of d at a time, doubling
-          for (let k = 0; k < n;) {
-            const step = Math.min(n - k, d + k - (k % d))
-            out.copyWithin(o + k, o - d, o - d + step)
-            k += step
-          }
-          o += n
-        }
-        if (n < len) throw STOP
+        continue
       }
+      if (sym === 256) return true
+      const ls = sym - 257
+      if (ls >= 29) return false
+      const len = LENGTH_BASE[ls] + bits(LENGTH_EXTRA[ls])
+      const ds = decode(dist)
+      if (ds < 0 || ds >= 30) return false
+      const d = DIST_BASE[ds] + bits(DIST_EXTRA[ds])
+      if (short || d > o) return false
+      const n = room(len)
+      if (n < 32) {
+        for (let k = 0; k < n; k++, o++) out[o] = out[o - d]
+      } else {
+        // the copy may overlap what it writes: whole periods of d at a time, doubling
+        for (let k = 0; k < n;) {
+          const step = Math.min(n - k, d + k - (k % d))
+          out.copyWithin(o + k, o - d, o - d + step)
+          k += step
+        }
+        o += n
+      }
+      if (n < len) return false
     }
   }
 
-  const stored = (): void => {
+  const stored = (): boolean => {
     bitBuf = 0
     bitCnt = 0
-    if (pos + 4 > end) throw STOP
+    if (pos + 4 > end) return false
     const len = data[pos] | (data[pos + 1] << 8)
     const nlen = data[pos + 2] | (data[pos + 3] << 8)
-    if ((len ^ 0xffff) !== nlen) throw STOP
+    if ((len ^ 0xffff) !== nlen) return false
     pos += 4
     const have = Math.min(len, end - pos)
     const n = room(have)
     data.copy(out, o, pos, pos + n)
     o += n
     pos += n
-    if (n < len) throw STOP
+    return n === len
   }
 
-  const dynamic = (): void => {
+  const dynamic = (): boolean => {
     const nlen = bits(5) + 257
     const ndist = bits(5) + 1
     const ncode = bits(4) + 4
-    if (nlen > 286 || ndist > 30) throw STOP
+    if (short || nlen > 286 || ndist > 30) return false
     const lengths = new Uint8Array(320)
     for (let k = 0; k < ncode; k++) lengths[CODE_LENGTH_ORDER[k]] = bits(3)
-    const lencode = huffman(lengths, 19)
-    if (!lencode) throw STOP
+    const lencode = !short && huffman(lengths, 19)
+    if (!lencode) return false
     lengths.fill(0)
-    let k = 0
-    while (k < nlen + ndist) {
+    for (let k = 0; k < nlen + ndist;) {
       const sym = decode(lencode)
+      if (sym < 0) return false
       if (sym < 16) {
         lengths[k++] = sym
         continue
@@ -206,7 +216,7 @@ export function inflateRaw(data: Buffer, start: number, maxBytes: number, deadli
       let value = 0
       let repeat: number
       if (sym === 16) {
-        if (k === 0) throw STOP
+        if (k === 0) return false
         value = lengths[k - 1]
         repeat = 3 + bits(2)
       } else if (sym === 17) {
@@ -214,29 +224,23 @@ export function inflateRaw(data: Buffer, start: number, maxBytes: number, deadli
       } else {
         repeat = 11 + bits(7)
       }
-      if (k + repeat > nlen + ndist) throw STOP
-      while (repeat-- > 0) lengths[k++] = value
+      if (short || k + repeat > nlen + ndist) return false
+      lengths.fill(value, k, k + repeat)
+      k += repeat
     }
-    if (lengths[256] === 0) throw STOP
+    if (lengths[256] === 0) return false
     const lit = huffman(lengths.subarray(0, nlen), nlen)
     const dist = huffman(lengths.subarray(nlen, nlen + ndist), ndist)
-    if (!lit || !dist) throw STOP
-    codes(lit, dist)
+    return lit !== undefined && dist !== undefined && codes(lit, dist)
   }
 
-  try {
-    let last = 0
-    while (!last) {
-      deadline?.tick()
-      last = bits(1)
-      const type = bits(2)
-      if (type === 0) stored()
-      else if (type === 1) codes(fixedCodes().lit, fixedCodes().dist)
-      else if (type === 2) dynamic()
-      else throw STOP
-    }
-  } catch (e) {
-    if (e !== STOP) throw e
+  for (let last = 0; !last;) {
+    deadline?.tick()
+    last = bits(1)
+    const type = bits(2)
+    if (short) break
+    const ok = type === 0 ? stored() : type === 1 ? codes(fixedCodes().lit, fixedCodes().dist) : type === 2 ? dynamic() : false
+    if (!ok) break
   }
-  return { out: o === out.length ? out : out.subarray(0, o), consumed: pos - start }
+  return { out: o === out.length ? out : out.subarray(0, o), consumed: pos - from }
 }
