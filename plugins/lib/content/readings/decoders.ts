@@ -71,17 +71,18 @@ export function base64AnyAlignment(buf: Buffer, start: number, end: number, skip
   const fast = nativeReading(text, i, cap, deadline)
   if (fast) return fast
   const out = Buffer.allocUnsafe(cap)
-  let bits = 0
-  let nbits = 0
+  // the characters of the quantum being read: acc holds k of them, 6 bits each
+  let acc = 0
+  let k = 0
   let o = 0
   while (i < text.length && o < cap) {
     deadline?.tick()
     const blockEnd = Math.min(text.length, i + TICK_BYTES)
     while (i < blockEnd) {
-      if (nbits === 0) {
-        // whole quanta of four alphabet characters: three bytes each, as long as they fit
-        let quanta = Math.min((blockEnd - i) >> 2, ((cap - o) / 3) | 0)
-        while (quanta-- > 0) {
+      if (k === 0) {
+        // whole quanta of four alphabet characters, three bytes each, as long as they fit
+        const stop = Math.min(blockEnd - 3, i + 4 * Math.floor((cap - o) / 3))
+        while (i < stop) {
           const v = Q0[text[i]] | Q1[text[i + 1]] | Q2[text[i + 2]] | Q3[text[i + 3]]
           if (v < 0) break
           out[o] = v >>> 16
@@ -94,16 +95,24 @@ export function base64AnyAlignment(buf: Buffer, start: number, end: number, skip
       }
       const v = B64[text[i++]]
       if (v < 0) continue
-      bits = ((bits << 6) | v) & 0xffffff
-      nbits += 6
-      if (nbits >= 8) {
-        nbits -= 8
+      acc = (acc << 6) | v
+      if (++k === 4) {
+        o = put(out, o, cap, acc, 3)
+        acc = 0
+        k = 0
         if (o >= cap) break
-        out[o++] = (bits >> nbits) & 0xff
       }
     }
   }
+  // a quantum left short: two characters make a byte, three make two
+  if (k >= 2) o = put(out, o, cap, acc << (6 * (4 - k)), k - 1)
   return result(out, o)
+}
+
+/** The first n bytes of the 24-bit quantum v at out[o], as many as cap allows; the new end. */
+function put(out: Buffer, o: number, cap: number, v: number, n: number): number {
+  for (let shift = 16; n > 0 && o < cap; n--, shift -= 8) out[o++] = (v >>> shift) & 0xff
+  return o
 }
 
 const DASH = 0x2d
