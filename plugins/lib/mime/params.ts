@@ -240,11 +240,11 @@ function segmentOrders(segments: Segment[]): Array<{ list: Segment[]; head: Segm
 
 const SEGMENT_NAME = /^(.+)\*(\d{1,4})$/
 
-/** A parameter's name without its RFC 2231 marks: "filename*0*" is "filename". */
-function baseName(name: string): string {
-  const plain = name.endsWith('*') ? name.slice(0, -1) : name
-  const seg = SEGMENT_NAME.exec(plain)
-  return seg ? seg[1] : plain
+/** Whether a parameter is name= or filename=, plain or an RFC 2231 form ("filename*0*"). */
+function isNameParam(name: string): boolean {
+  if (NAME_PARAMS.has(name)) return true
+  const star = name.indexOf('*')
+  return star > 0 && NAME_PARAMS.has(name.slice(0, star))
 }
 
 interface Parsed {
@@ -254,9 +254,16 @@ interface Parsed {
   readings: Array<{ name: string; value: string }>
 }
 
+const NOT_ASCII = /[\x80-\uffff]/
+
+/** A byte string as text (bytesToText); ASCII as it is, without a copy. */
+function toText(raw: string): string {
+  return NOT_ASCII.test(raw) ? bytesToText(Buffer.from(raw, 'latin1')) : raw
+}
+
 /** Every text a byte-string reading gives: raw 8-bit text, then encoded words in each byte order. */
 function addRaw(into: Parsed, name: string, raw: string): void {
-  for (const value of decodeEncodedWordReadings(bytesToText(Buffer.from(raw, 'latin1')))) into.readings.push({ name, value })
+  for (const value of decodeEncodedWordReadings(toText(raw))) into.readings.push({ name, value })
 }
 
 /**
@@ -271,7 +278,7 @@ function readInto(text: string, i: number, into: Parsed, again: boolean): number
   let next = text.length
   for (let k = raw.length - 1; k >= 0; k--) {
     limits[k] = next
-    if (NAME_PARAMS.has(baseName(raw[k].name))) next = raw[k].at
+    if (isNameParam(raw[k].name)) next = raw[k].at
   }
   const firstNameAt = next < text.length ? next : undefined
 
@@ -291,15 +298,17 @@ function readInto(text: string, i: number, into: Parsed, again: boolean): number
       continue
     }
     const isName = NAME_PARAMS.has(name)
+    // a name's value in each byte order of its encoded words, the standard one first
+    const texts = RAW_PARAMS.has(name) ? [p.value] : isName ? decodeEncodedWordReadings(toText(p.value)) : [decodeEncodedWords(toText(p.value))]
     if (!again) {
-      const decoded = RAW_PARAMS.has(name) ? p.value : decodeEncodedWords(bytesToText(Buffer.from(p.value, 'latin1')))
-      into.variants.push({ name, value: decoded })
-      if (!(name in into.params)) into.params[name] = decoded
+      into.variants.push({ name, value: texts[0] })
+      if (!(name in into.params)) into.params[name] = texts[0]
     }
     if (isName) {
-      // the standard value's other byte order, when it has one, then the other readings
-      addRaw(into, name, p.value)
-      for (const reading of valueReadings(text, { start: p.start, end: p.end, junkEnd: p.junkEnd, limit: limits[k], form: p.form })) addRaw(into, name, reading)
+      for (const value of again ? texts : texts.slice(1)) into.readings.push({ name, value })
+      for (const reading of valueReadings(text, { start: p.start, end: p.end, junkEnd: p.junkEnd, limit: limits[k], form: p.form })) {
+        if (reading !== p.value) addRaw(into, name, reading)
+      }
     }
     if (p.form === 'unclosed' && !again) {
       // A client that gives up on the quote ends the value at the next ";"
@@ -337,12 +346,15 @@ export function parseStructuredValue(text: string): StructuredValue {
   // Null-prototype records: parameter names come from the sender ("__proto__").
   const into: Parsed = { params: Object.create(null) as Record<string, string>, variants: [], readings: [] }
   readInto(text, head.next, into, false)
-  const seen = new Set(into.variants.map((v) => `${v.name}\0${v.value}`))
+  // readings are only of name parameters: one set of the values seen per name
+  const seen = new Map<string, Set<string>>()
+  for (const name of NAME_PARAMS) seen.set(name, new Set())
+  for (const v of into.variants) seen.get(v.name)?.add(v.value)
   const readings: Array<{ name: string; value: string }> = []
   for (const r of into.readings) {
-    const key = `${r.name}\0${r.value}`
-    if (seen.has(key)) continue
-    seen.add(key)
+    const values = seen.get(r.name) as Set<string>
+    if (values.has(r.value)) continue
+    values.add(r.value)
     readings.push(r)
   }
   return readings.length ? { value, params: into.params, variants: into.variants, readings } : { value, params: into.params, variants: into.variants }
