@@ -258,6 +258,11 @@ describe('ydecode', () => {
     assert.deepEqual(y(yencode(ZIP, 'a.zip').replace(/=yend.*\r\n$/, '')), ZIP)
   })
 
+  test('CR alone dropped; an "=" ending a line escapes nothing', () => {
+    // "r" - 42 = "H", "=" "J" escapes: "J" - 64 - 42 = 0xe0
+    assert.deepEqual(y('=ybegin name=x\r\nr\rr=J=\r\nr=\nr\r\n=yend\r\n'), b('HH\xe0HH'))
+  })
+
   test('no "=ybegin" line: undefined; one not at a line start does not count', () => {
     assert.equal(y('plain text\r\n'), undefined)
     assert.equal(y('text =ybegin name=x\r\nabc\r\n'), undefined)
