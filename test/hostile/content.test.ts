@@ -172,6 +172,8 @@ describe('h: 25 MB messages keep the event loop free', () => {
     ['"--boundary" lines', () => gen.boundaryLines(BIG), G1A, 'the parts limit', SHORT_LINES_BYTES_PER_MS],
     // Each begin line a uuencoded file: past [scan] max_parts.
     ['uuencode begin lines', () => gen.uuBeginLines(BIG), G1A, 'the parts limit'],
+    // Two Content-Transfer-Encoding fields: read every way, on the scan thread; the zip at the data's end holds invoice.exe.
+    ['a disputed message read every way', () => gen.disputedBig(BIG), G1A, 'a program in a zip behind a prefix'],
     // A signature whose hashes match nothing, From at a domain with p=reject and no SPF: DMARC fails.
     ['a DKIM-signed-looking message', () => gen.dkimLooking('signed.example', 's1', BIG), g15('signed.example'), 'DMARC fail, policy reject'],
   ]

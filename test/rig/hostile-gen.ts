@@ -6,6 +6,7 @@
 // 2.1.1) so that Haraka passes them on unchanged.
 import { createHash } from 'node:crypto'
 import { mulberry32 } from './prng'
+import { PROGRAM, zipOf } from './zip-corpus'
 
 export const BANNED = 'invoice.exe'
 /** The message header every shape starts with; From and the rest vary per shape. */
@@ -193,6 +194,24 @@ export function bigZipPart(bytes = 25_000_000): Buffer {
   // octets 0x80-0xff only, so the filler holds no "PK" signature
   for (let i = 0; i < data.length; i++) data[i] = 0x80 | Math.floor(rnd() * 128)
   Buffer.from('504b0304140000000800', 'hex').copy(data, 0)
+  return Buffer.concat([Buffer.from(top), Buffer.from(base64Lines(data)), Buffer.from(tail)])
+}
+
+/**
+ * A part that repeats Content-Transfer-Encoding (7bit, then base64) over
+ * `bytes` of base64 whose data ends with a zip holding invoice.exe: a sign
+ * of disagreement, so the whole message is read every way (content/readings).
+ */
+export function disputedBig(bytes = 25_000_000): Buffer {
+  const top = mimeTop('disputed', 'multipart/mixed; boundary="z"') + '--z\r\nContent-Type: application/octet-stream; name="data.bin"\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+  const tail = '\r\n--z--\r\n'
+  const zip = zipOf({ 'invoice.exe': PROGRAM })
+  const dataBytes = Math.max(64, Math.floor((bytes - top.length - tail.length) / 78) * 57)
+  const data = Buffer.allocUnsafe(dataBytes)
+  const rnd = mulberry32(15)
+  // octets 0x80-0xff only, so the filler holds no "PK" signature
+  for (let i = 0; i < data.length; i++) data[i] = 0x80 | Math.floor(rnd() * 128)
+  zip.copy(data, data.length - zip.length)
   return Buffer.concat([Buffer.from(top), Buffer.from(base64Lines(data)), Buffer.from(tail)])
 }
 
