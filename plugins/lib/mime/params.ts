@@ -327,12 +327,13 @@ function readInto(text: string, i: number, into: Parsed, again: boolean): number
       const joined = joinSegments(order.list, order.head, false)
       const texts = joined.doubt && isName ? [joined.text, joinSegments(order.list, order.head, true).text] : [joined.text]
       for (const [t, text] of texts.entries()) {
-        if (n === 0 && t === 0 && !again) {
-          const decoded = RAW_PARAMS.has(name) ? text : decodeEncodedWords(text)
-          into.variants.push({ name, value: decoded })
-          into.params[name] = decoded
+        const decoded = RAW_PARAMS.has(name) ? [text] : isName ? decodeEncodedWordReadings(text) : [decodeEncodedWords(text)]
+        const standard = n === 0 && t === 0 && !again
+        if (standard) {
+          into.variants.push({ name, value: decoded[0] })
+          into.params[name] = decoded[0]
         }
-        if (isName) for (const value of decodeEncodedWordReadings(text)) into.readings.push({ name, value })
+        if (isName) for (const value of standard ? decoded.slice(1) : decoded) into.readings.push({ name, value })
       }
     }
   }
