@@ -38,11 +38,23 @@ export interface AttachmentConfig {
   unsafe_archive: 'reject' | 'defer' | 'accept'
 }
 
+/**
+ * The reasons name the container path a user opens on the way, as
+ * "invoice.iso > setup/run.exe": the attachment, then each archive inside
+ * it. Names inside archives go through every rule, as attachments' own do.
+ */
 export function attachmentCheck(facts: AttachmentFacts, cfg: AttachmentConfig, banned: ReadonlySet<string>): Verdict | undefined {
+  const inside = (test: (name: string) => boolean): string | undefined => {
+    for (const a of facts.archives) {
+      const bad = a.entries.find(test)
+      if (bad) return `${a.attachment} > ${bad}`
+    }
+    return undefined
+  }
   if (cfg.archives) {
     for (const a of facts.archives) {
       const bad = a.entries.find((e) => banned.has(extensionOf(e)))
-      if (bad) return { id: 'G1A', reason: `${a.attachment} holds ${bad}` }
+      if (bad) return { id: 'G1A', reason: `${a.attachment} > ${bad}` }
       if (a.unsafe && cfg.unsafe_archive === 'reject') return { id: 'G1A', reason: `${a.attachment} cannot be shown safe: ${a.unsafe}` }
       if (a.unsafe && cfg.unsafe_archive === 'defer') return { id: 'SCAN-TEMP', reason: `${a.attachment} cannot be shown safe: ${a.unsafe}` }
     }
@@ -52,12 +64,18 @@ export function attachmentCheck(facts: AttachmentFacts, cfg: AttachmentConfig, b
     if (bad) return { id: 'G1B', reason: `attachment ${bad}` }
   }
   if (cfg.winzip) {
-    const bad = facts.filenames.find((n) => WINZIP_EXTENSIONS.has(extensionOf(n)))
+    const isWinzip = (n: string): boolean => WINZIP_EXTENSIONS.has(extensionOf(n))
+    const bad = facts.filenames.find(isWinzip)
     if (bad) return { id: 'G1C', reason: `attachment ${bad}` }
+    const deep = inside(isWinzip)
+    if (deep) return { id: 'G1C', reason: deep }
   }
   if (cfg.clsid) {
-    const bad = facts.filenames.find((n) => CLSID.test(n))
+    const isClsid = (n: string): boolean => CLSID.test(n)
+    const bad = facts.filenames.find(isClsid)
     if (bad) return { id: 'G1D', reason: `attachment ${bad}` }
+    const deep = inside(isClsid)
+    if (deep) return { id: 'G1D', reason: deep }
   }
   return undefined
 }

@@ -6,7 +6,11 @@
 // it, as self-extracting archives have) it is judged by its entries' names.
 // A message that shows signs that parsers could read it differently is
 // then read every other way too (readings/), judged by names alone.
-import { ArchiveLimits, inspectArchive, isZip } from './zip/archive'
+import { ArchiveLimits } from './zip/archive'
+import { archiveKinds, DETECT_BYTES, HEAD_BYTES, mayBeImage } from './archive/detect'
+import { inspectAny } from './archive/inspect'
+import type { ArchiveReaders } from './archive/readers'
+import { decodeBase64 } from '../mime/decode'
 import { zipEntriesAnywhere } from './zip/local-headers'
 import { bodySigns, isFileLike } from './readings/signs'
 import { readDisputed } from './readings/readings'
@@ -37,6 +41,8 @@ export interface GatherOptions {
   /** Attached messages sent encoded, decoded one inside another ([scan] max_encoded_messages). */
   maxEncodedMessages: number
   deadline?: Ticker
+  /** The readers of archives other than ZIP; without them such an archive ends the scan with ReadersNeeded. */
+  readers?: ArchiveReaders
 }
 
 export interface Gathered {
@@ -66,9 +72,6 @@ function scratchOf(size: number): Buffer {
   return buf
 }
 
-// "PK\x03\x04" (a local file header) and "PK\x05\x06" (an empty archive)
-// as the first base64 characters.
-const ZIP_BASE64 = /^(UEsDB|UEsFBg)/
 const LOCAL_HEADER = Buffer.from('PK\x03\x04', 'latin1')
 const DIRECTORY_END = Buffer.from('PK\x05\x06', 'latin1')
 // Encoded bytes at a file's end decoded to look for a zip's end record:
@@ -97,12 +100,26 @@ function isLeaf(part: MimePart): boolean {
   return !part.isMultipart && part.contentType !== 'message/rfc822' && part.contentType !== 'message/global'
 }
 
-/** Cheap look at a part's first bytes, so only archives are decoded whole. */
-function mayBeZip(raw: Buffer, part: MimePart): boolean {
-  const head = raw.subarray(part.bodyStart, Math.min(part.bodyEnd, part.bodyStart + 256))
-  if (part.encoding === 'base64') return ZIP_BASE64.test(head.toString('latin1').replace(/\s+/g, ''))
-  if (part.encoding === 'quoted-printable') return /^PK(=03=04|=05=06)/.test(head.toString('latin1')) || isZip(head)
-  return isZip(head)
+/** The first n bytes of a part's body decoded (fewer when the body is shorter): a few lines of it, not the whole. */
+function headOf(raw: Buffer, part: MimePart, n: number): Buffer {
+  const { bodyStart: s, bodyEnd: e } = part
+  // 57 bytes a line of 76 characters, line breaks and a line to spare
+  if (part.encoding === 'base64') return decodeBase64(raw, s, Math.min(e, s + Math.ceil(n / 57 + 2) * 80), Infinity)?.subarray(0, n) ?? Buffer.alloc(0)
+  if (part.encoding === 'quoted-printable') return quotedPrintableLenient(raw, s, Math.min(e, s + 3 * n + 2 * Math.ceil(n / 25)), n)
+  return raw.subarray(s, Math.min(e, s + n))
+}
+
+/**
+ * Cheap look at a part's first bytes, so that only archives are decoded
+ * whole: the signatures at the start, and, for a body that starts as a disk
+ * image does (zeros or a boot record) and is large enough, the image's
+ * descriptors 32 KB in.
+ */
+function mayBeArchive(raw: Buffer, part: MimePart): boolean {
+  const head = headOf(raw, part, HEAD_BYTES)
+  if (archiveKinds(head).length) return true
+  if (!mayBeImage(head) || part.bodyEnd - part.bodyStart < DETECT_BYTES / 2) return false
+  return archiveKinds(headOf(raw, part, DETECT_BYTES)).length > 0
 }
 
 export function gatherAttachments(raw: Buffer, scan: MimeScan, opts: GatherOptions): Gathered {
@@ -150,8 +167,9 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
   // disputed: found only by a reading the first field does not give, so
   // judged by the names inside, never called unsafe for that reading alone
   const inspect = (label: string, data: Buffer, disputed = false): void => {
-    if (!isZip(data)) return
-    const verdict = inspectArchive(data, opts.limits, g.budget, opts.deadline)
+    const kinds = archiveKinds(data)
+    if (!kinds.length) return
+    const verdict = inspectAny(data, kinds, { limits: opts.limits, budget: g.budget, deadline: opts.deadline, readers: opts.readers })
     g.archives.push({
       attachment: label,
       entries: verdict.entries.map((e) => e.path),
@@ -164,7 +182,7 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
   // a disputed reading, which is judged by names alone.
   const readArchive = (reading: MimePart, disputed: boolean): void => {
     const label = reading.filenames[0] ?? `part ${reading.path || '1'}`
-    if (!mayBeZip(raw, reading)) {
+    if (!mayBeArchive(raw, reading)) {
       // a file whose zip starts further in: judged by the names in it
       if (isFileLike(reading) && endsLikeZip(raw, reading)) findInside(label, reading)
       return
@@ -202,7 +220,7 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
       opts.deadline?.check(part.bodyEnd - part.bodyStart)
       for (const f of uuencodedFiles(raw, part, opts.maxArchiveBytes, g.uuBytes, opts.deadline)) {
         if (f.data) inspect(f.name, f.data)
-        else if (f.head && isZip(f.head)) g.archives.push({ attachment: f.name, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded, or past ${MAX_UU_DECODED_BYTES} bytes of uuencoded files in the message` })
+        else if (f.head && archiveKinds(f.head).length) g.archives.push({ attachment: f.name, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded, or past ${MAX_UU_DECODED_BYTES} bytes of uuencoded files in the message` })
       }
     }
   }

@@ -4,6 +4,7 @@
 import { gatherAttachments } from './attachment-facts'
 import { AttachmentFacts } from './attachment-facts'
 import { Deadline, ScanDeadlineError } from '../mime/deadline'
+import { ArchiveReaders, ReadersNeeded } from './archive/readers'
 import { scanMime, ScanLimit, ScanLimits } from '../mime/scan'
 
 export type { LimitName, ScanLimit } from '../mime/scan'
@@ -57,17 +58,29 @@ export function timedOut(detail: string): ContentFacts {
  * take a step of more than IN_PLACE_STEP_BYTES (deadline.ts), stops and
  * answers the "timeout" limit (timedOut()).
  */
-export function scanContent(raw: Buffer, s: ContentSettings, deadlineMs?: number): ContentFacts {
+export function scanContent(raw: Buffer, s: ContentSettings, deadlineMs?: number, readers?: ArchiveReaders): ContentFacts {
   const deadline = deadlineMs === undefined ? undefined : new Deadline(deadlineMs)
   try {
-    return scanWithin(raw, s, deadline)
+    return scanWithin(raw, s, deadline, readers)
   } catch (err) {
+    // without a deadline (on the scan thread, or explain), the caller loads the readers and scans again
+    if (err instanceof ReadersNeeded && !deadline) throw err
     if (err instanceof ScanDeadlineError) return timedOut(err.message)
     throw err
   }
 }
 
-function scanWithin(raw: Buffer, s: ContentSettings, deadline: Deadline | undefined): ContentFacts {
+/** scanContent() where archives of every kind are read: the readers are loaded when a message first needs them. */
+export async function scanWithReaders(raw: Buffer, s: ContentSettings, load: () => Promise<ArchiveReaders>): Promise<ContentFacts> {
+  try {
+    return scanContent(raw, s)
+  } catch (err) {
+    if (!(err instanceof ReadersNeeded)) throw err
+    return scanContent(raw, s, undefined, await load())
+  }
+}
+
+function scanWithin(raw: Buffer, s: ContentSettings, deadline: Deadline | undefined, readers: ArchiveReaders | undefined): ContentFacts {
   const a = s.attachments
   const scanLimits: ScanLimits = { maxParts: s.scan.max_parts, maxDepth: s.scan.max_depth, maxHeaderBytes: s.scan.max_header_bytes, deadline }
   const scan = scanMime(raw, scanLimits)
@@ -84,6 +97,7 @@ function scanWithin(raw: Buffer, s: ContentSettings, deadline: Deadline | undefi
       scanLimits,
       maxEncodedMessages: s.scan.max_encoded_messages,
       deadline,
+      readers,
       limits: { maxDepth: a.max_depth, maxEntries: a.max_entries, maxNestedBytes: a.max_nested_bytes, maxRatio: a.max_ratio, maxTotalBytes: a.max_total_bytes },
     })
     facts.attachments = gathered.facts

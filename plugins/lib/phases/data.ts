@@ -11,7 +11,8 @@ import { contentTypeCheck, partialCheck } from '../checks/mime-content'
 import { spfCheck } from '../checks/spf'
 import { virusCheck } from '../checks/virus'
 import { ClamdResult, clamdScan } from '../content/clamd'
-import { ContentFacts, ContentSettings, needsScan, scanContent, ScanLimit } from '../content/scan'
+import { ContentFacts, ContentSettings, needsScan, scanWithReaders, ScanLimit } from '../content/scan'
+import { loadArchiveReaders } from '../content/archive/readers'
 import { Verdict } from '../codes/render'
 import { SettingsOf } from '../config/schema'
 import { PhaseRun } from './run'
@@ -47,7 +48,8 @@ export interface DataFacts {
   scan?: (raw: Buffer, settings: ContentSettings) => Promise<ContentFacts>
 }
 
-const scanInPlace = async (raw: Buffer, settings: ContentSettings): Promise<ContentFacts> => scanContent(raw, settings)
+// explain's scan: no thread, the archive readers loaded if the message needs them
+const scanInPlace = async (raw: Buffer, settings: ContentSettings): Promise<ContentFacts> => scanWithReaders(raw, settings, loadArchiveReaders)
 
 /** Whether R2, G15 or G1E can fire: authentication is skipped otherwise. */
 export function needsAuth(own: DataSettings): boolean {

@@ -90,6 +90,6 @@ function refused(d: Disguise): void {
   const got = `${verdict?.id ?? 'accepted'}: ${verdict?.reason ?? ''}; saw ${saw(facts)}`
   assert.equal(verdict?.id, d.verdict, got)
   // the file itself, not a limit or an archive merely unsafe
-  const reason = d.verdict === 'G1A' ? /holds payload\.com$/ : /^attachment .*\.com$/
+  const reason = d.verdict === 'G1A' ? / > payload\.com$/ : /^attachment .*\.com$/
   assert.match(verdict?.reason ?? '', reason, got)
 }

@@ -26,7 +26,7 @@ describe('repeated MIME fields in the attachment facts', () => {
   test('7bit then base64 over a zip holding invoice.exe: the base64 reading is judged, G1A', () => {
     const f = facts(twoEncodings, base64Lines(zipOf({ 'invoice.exe': PROGRAM })))
     assert.deepEqual(f.archives, [{ attachment: 'files.zip', entries: ['invoice.exe'], unsafe: undefined }])
-    assert.deepEqual(attachmentCheck(f, CFG, BANNED), { id: 'G1A', reason: 'files.zip holds invoice.exe' })
+    assert.deepEqual(attachmentCheck(f, CFG, BANNED), { id: 'G1A', reason: 'files.zip > invoice.exe' })
   })
 
   test('base64 then 7bit: the first reading already finds it', () => {

@@ -118,7 +118,7 @@ describe('listing names from the central directory', () => {
       'lib/run.bat',
     ])
     const outer = corpus.zipOf({ 'app.jar': corpus.jarZip(['payload.exe']) })
-    assert.ok(paths(inspect(outer)).includes('app.jar/payload.exe'))
+    assert.ok(paths(inspect(outer)).includes('app.jar > payload.exe'))
   })
 
   test('data descriptors (flag bit 3, as streaming writers and JarOutputStream write): sizes from the directory', () => {
@@ -132,7 +132,7 @@ describe('listing names from the central directory', () => {
       entries: [
         { path: 'a.txt', name: 'a.txt', encrypted: false, depth: 1 },
         { path: 'inner.zip', name: 'inner.zip', encrypted: false, depth: 1 },
-        { path: 'inner.zip/payload.exe', name: 'payload.exe', encrypted: false, depth: 2 },
+        { path: 'inner.zip > payload.exe', name: 'payload.exe', encrypted: false, depth: 2 },
       ],
     })
   })
@@ -163,8 +163,8 @@ describe('nested archives', () => {
       kind: 'listed',
       entries: [
         { path: 'depth2.zip', name: 'depth2.zip', encrypted: false, depth: 1 },
-        { path: 'depth2.zip/depth3.zip', name: 'depth3.zip', encrypted: false, depth: 2 },
-        { path: 'depth2.zip/depth3.zip/payload.exe', name: 'payload.exe', encrypted: false, depth: 3 },
+        { path: 'depth2.zip > depth3.zip', name: 'depth3.zip', encrypted: false, depth: 2 },
+        { path: 'depth2.zip > depth3.zip > payload.exe', name: 'payload.exe', encrypted: false, depth: 3 },
       ],
     })
     assert.equal(inspect(corpus.nestedZip(5)).kind, 'listed')
@@ -172,7 +172,7 @@ describe('nested archives', () => {
 
   test('one level deeper than max_depth is unsafe, with what was read', () => {
     const verdict = inspect(corpus.nestedZip(6))
-    unsafe(verdict, /^depth2\.zip\/depth3\.zip\/depth4\.zip\/depth5\.zip\/depth6\.zip: nested archive deeper than 5 levels$/)
+    unsafe(verdict, /^depth2\.zip > depth3\.zip > depth4\.zip > depth5\.zip > depth6\.zip: nested archive deeper than 5 levels$/)
     assert.equal(verdict.entries.length, 5)
     unsafe(inspect(corpus.nestedZip(2), { ...LIMITS, maxDepth: 1 }), /^depth2\.zip: nested archive deeper than 1 levels$/)
   })
@@ -180,7 +180,7 @@ describe('nested archives', () => {
   test('found by content when stored, whatever its name; a deflated one under another name is not inflated', () => {
     const inner = corpus.nestedZip(1)
     const stored = corpus.writeZip([{ name: 'data.bin', data: inner, method: 0 }])
-    assert.deepEqual(paths(inspect(stored)), ['data.bin', 'data.bin/payload.exe'])
+    assert.deepEqual(paths(inspect(stored)), ['data.bin', 'data.bin > payload.exe'])
     const deflated = corpus.writeZip([{ name: 'data.bin', data: inner, method: 8 }])
     assert.deepEqual(paths(inspect(deflated)), ['data.bin'])
   })
@@ -253,7 +253,7 @@ describe('entry counts', () => {
 
 describe('ZIP64', () => {
   test('ZIP64 end records and entry fields: names, a nested archive, a 5 GiB member', () => {
-    assert.deepEqual(paths(inspect(corpus.zip64Zip())), ['readme.txt', 'inner.zip', 'inner.zip/payload.exe', 'zeros.bin'])
+    assert.deepEqual(paths(inspect(corpus.zip64Zip())), ['readme.txt', 'inner.zip', 'inner.zip > payload.exe', 'zeros.bin'])
     assert.deepEqual(paths(inspect(corpus.zip64Zip({ sizeOnly: true }))), ['readme.txt', 'zeros.bin'])
   })
 
@@ -263,7 +263,7 @@ describe('ZIP64', () => {
       { name: 'readme.txt', data: 'hello\n', zip64: 'offset' },
       { name: 'inner.zip', data: inner, method: 0, zip64: 'offset' },
     ])
-    assert.deepEqual(paths(inspect(zip)), ['readme.txt', 'inner.zip', 'inner.zip/payload.exe'])
+    assert.deepEqual(paths(inspect(zip)), ['readme.txt', 'inner.zip', 'inner.zip > payload.exe'])
   })
 
   test('sizes past 32 bits are read, so a 5 GiB nested archive is over the caps', () => {
@@ -307,7 +307,7 @@ describe('bombs: fast, bounded, defined', () => {
   test('a 42.zip-style nest is unsafe under each cap in turn', (t) => {
     const nest = corpus.fortyTwoZip()
     const cases: Array<[string, ArchiveLimits, RegExp]> = [
-      ['default caps', LIMITS, /^4-0\.zip\/3-0\.zip\/2-0\.zip: nested archive declares \d+ bytes from \d+ \(ratio \d+, over 100\)$/],
+      ['default caps', LIMITS, /^4-0\.zip > 3-0\.zip > 2-0\.zip: nested archive declares \d+ bytes from \d+ \(ratio \d+, over 100\)$/],
       ['no ratio or size cap', { ...LIMITS, maxRatio: Infinity, maxNestedBytes: Infinity }, /: nested archive of \d+ bytes would pass 33554432 inflated per message$/],
       ['an entry cap only', { ...LIMITS, maxEntries: 25, maxRatio: Infinity, maxNestedBytes: Infinity, maxTotalBytes: Infinity }, /: 10 entries, over the 25 inspected per message$/],
     ]

@@ -89,22 +89,22 @@ describe('zip entries found anywhere', () => {
     assert.deepEqual(found(data).names, ['a.b', 'evil.com', 'readme.txt'])
   })
 
-  test('a stored nested zip: "inner.zip/x.com", with and without the directories', () => {
+  test('a stored nested zip: "inner.zip > x.com", with and without the directories', () => {
     const outer = corpus.zipOf({ 'inner.zip': INNER }, { store: true })
-    assert.deepEqual(found(outer).names, ['inner.zip', 'inner.zip/x.com'])
+    assert.deepEqual(found(outer).names, ['inner.zip', 'inner.zip > x.com'])
     // Only the inner directory is left: its end record is the last, inside the stored member.
-    assert.deepEqual(found(withoutDirectory(outer)).names, ['inner.zip', 'inner.zip/x.com'])
+    assert.deepEqual(found(withoutDirectory(outer)).names, ['inner.zip', 'inner.zip > x.com'])
     // A stored member under any name is read by its content.
     const renamed = corpus.writeZip([{ name: 'photo.jpg', data: withoutDirectory(INNER), method: 0 }])
-    assert.deepEqual(found(withoutDirectory(renamed)).names, ['photo.jpg', 'photo.jpg/x.com'])
+    assert.deepEqual(found(withoutDirectory(renamed)).names, ['photo.jpg', 'photo.jpg > x.com'])
   })
 
-  test('a deflated nested zip: "inner.zip/x.com", with a known size, with a data descriptor; under another name, not opened', () => {
+  test('a deflated nested zip: "inner.zip > x.com", with a known size, with a data descriptor; under another name, not opened', () => {
     const outer = corpus.zipOf({ 'readme.txt': 'hi', 'inner.zip': INNER })
-    assert.deepEqual(found(outer).names, ['readme.txt', 'inner.zip', 'inner.zip/x.com'])
-    assert.deepEqual(found(withoutDirectory(outer)).names, ['readme.txt', 'inner.zip', 'inner.zip/x.com'])
+    assert.deepEqual(found(outer).names, ['readme.txt', 'inner.zip', 'inner.zip > x.com'])
+    assert.deepEqual(found(withoutDirectory(outer)).names, ['readme.txt', 'inner.zip', 'inner.zip > x.com'])
     const streamed = corpus.writeZip([{ name: 'inner.zip', data: INNER, descriptor: true }, { name: 'after.txt', data: 'x' }])
-    assert.deepEqual(found(withoutDirectory(streamed)).names, ['inner.zip', 'inner.zip/x.com', 'after.txt'])
+    assert.deepEqual(found(withoutDirectory(streamed)).names, ['inner.zip', 'inner.zip > x.com', 'after.txt'])
     // No name to go by: not inflated, as the declared reading does not (archive.ts); only its name is read.
     // (Text before it, so that deflate codes the archive's bytes rather than storing them as they are.)
     const renamed = corpus.writeZip([{ name: 'data.bin', data: Buffer.concat([Buffer.from('some text '.repeat(70)), INNER]) }])
@@ -115,16 +115,16 @@ describe('zip entries found anywhere', () => {
   test('archives deeper than maxDepth are not inflated; stored ones are read where they lie', () => {
     // As inspectArchive counts: the given archive is depth 1, so three levels are listed.
     const deep = corpus.nestedZip(4, 'x.com')
-    const names = ['depth2.zip', 'depth2.zip/depth3.zip', 'depth2.zip/depth3.zip/depth4.zip']
+    const names = ['depth2.zip', 'depth2.zip > depth3.zip', 'depth2.zip > depth3.zip > depth4.zip']
     assert.deepEqual(found(withoutDirectory(deep), fresh(), { ...LIMITS, maxDepth: 3 }).names, names)
     assert.deepEqual(found(deep, fresh(), { ...LIMITS, maxDepth: 3 }).names, names)
     const stored = corpus.writeZip([{ name: 'a.zip', method: 0, data: corpus.writeZip([{ name: 'b.zip', method: 0, data: INNER }]) }])
-    assert.deepEqual(found(withoutDirectory(stored), fresh(), { ...LIMITS, maxDepth: 1 }).names, ['a.zip', 'a.zip/b.zip', 'a.zip/b.zip/x.com'])
+    assert.deepEqual(found(withoutDirectory(stored), fresh(), { ...LIMITS, maxDepth: 1 }).names, ['a.zip', 'a.zip > b.zip', 'a.zip > b.zip > x.com'])
     assert.deepEqual(found(withoutDirectory(deep)).names, [
       'depth2.zip',
-      'depth2.zip/depth3.zip',
-      'depth2.zip/depth3.zip/depth4.zip',
-      'depth2.zip/depth3.zip/depth4.zip/x.com',
+      'depth2.zip > depth3.zip',
+      'depth2.zip > depth3.zip > depth4.zip',
+      'depth2.zip > depth3.zip > depth4.zip > x.com',
     ])
   })
 
@@ -237,10 +237,10 @@ describe('zip entries found anywhere', () => {
     }
     const budget = fresh()
     const result = found(data, budget)
-    // Levels 1..5 hold 15 names of 60,001 characters, under MAX_NAME_CHARS; level 6 passes it.
+    // Levels 1..5 hold 15 names of 60,000 characters and a " > " each, under MAX_NAME_CHARS; level 6 passes it.
     assert.equal(MAX_NAME_CHARS, 1 << 20)
     assert.equal(result.names.length, 5)
-    assert.equal(result.names[4].length, 5 * 60_001 - 1)
+    assert.equal(result.names[4].length, 5 * 60_000 + 4 * ' > '.length)
     assert.equal(budget.entries, 0)
   })
 

@@ -6,7 +6,7 @@
 // too deep) is 'unsafe' with the reason; the data check decides what that
 // answers. Nothing here throws on any input, and memory stays within the caps.
 import AdmZip from 'adm-zip'
-import { baseName, entryNames } from './names'
+import { baseName, entryNames, NESTED } from './names'
 import { centralSizes, directoryEnd } from './directory'
 import { inflateMember, MemberHeader, memberBytes } from './member'
 import { ScanDeadlineError } from '../../mime/deadline'
@@ -52,6 +52,8 @@ const END_SIG = 0x06054b50 // 4.3.16
 const SPLIT_SIGS = [0x08074b50, 0x30304b50] // 8.5.3, 8.5.4: "PK\x07\x08", "PK00"
 const FLAG_ENCRYPTED = 0x0001 // 4.4.4 bit 0
 const ARCHIVE_NAME = /\.(zip|jar)$/i
+// With a reader for the other kinds (openOther): every archive name they read.
+const OTHER_ARCHIVE_NAME = /\.(zip|jar|rar|7z|iso|img|udf|cab|tar|gz|tgz|taz)$/i
 
 /**
  * True when the bytes are a ZIP (or JAR, which is a ZIP): local header
@@ -86,15 +88,21 @@ interface Inspection {
   /** The first reason the message's archives cannot be shown safe. */
   why?: string
   deadline?: Ticker
+  /** Given a nested member that is not a ZIP once inflated: an archive of another kind is read there. */
+  openOther?: OpenOther
 }
 
+/** Reads an archive of another kind found inside a ZIP, at `path` (its path in the message). */
+export type OpenOther = (inner: Buffer, path: string) => void
+
 /** deadline, for a scan on Haraka's own thread: ScanDeadlineError passes through, as the scan's own. */
-export function inspectArchive(data: Buffer, limits: ArchiveLimits, budget?: ArchiveBudget, deadline?: Ticker): ArchiveVerdict {
+export function inspectArchive(data: Buffer, limits: ArchiveLimits, budget?: ArchiveBudget, deadline?: Ticker, openOther?: OpenOther): ArchiveVerdict {
   const run: Inspection = {
     limits,
     budget: budget ?? { entries: limits.maxEntries, bytes: limits.maxTotalBytes },
     entries: [],
     deadline,
+    openOther,
   }
   try {
     inspect(run, data, '', 1)
@@ -108,9 +116,9 @@ export function inspectArchive(data: Buffer, limits: ArchiveLimits, budget?: Arc
     : { kind: 'unsafe', why: run.why, entries: run.entries }
 }
 
-/** One archive at `depth`; `prefix` is its path in the message plus '/'. */
+/** One archive at `depth`; `prefix` is its path in the message plus NESTED. */
 function inspect(run: Inspection, data: Buffer, prefix: string, depth: number): void {
-  const where = prefix === '' ? '' : `${prefix.slice(0, -1)}: `
+  const where = prefix === '' ? '' : `${prefix.slice(0, -NESTED.length)}: `
   run.deadline?.check()
   let members: AdmZip.IZipEntry[]
   try {
@@ -161,7 +169,7 @@ function judge(run: Inspection, zip: Buffer, member: AdmZip.IZipEntry, header: M
     return
   }
   // Stored data is its own first bytes, so a nested ZIP under any name shows.
-  const nested = names.some((name) => ARCHIVE_NAME.test(name)) || (header.method === 0 && isZip(bytes))
+  const nested = names.some((name) => (run.openOther ? OTHER_ARCHIVE_NAME : ARCHIVE_NAME).test(name)) || (header.method === 0 && isZip(bytes))
   // An encrypted archive cannot be opened without its password: its own name
   // was judged above and it stays 'listed', as any encrypted member does.
   // Refusing it would refuse every password-protected archive in ordinary
@@ -177,7 +185,8 @@ function judge(run: Inspection, zip: Buffer, member: AdmZip.IZipEntry, header: M
   const inner = inflateMember(header, bytes)
   if (typeof inner === 'string') run.why = `${path}: ${inner}`
   // Named .zip but not a ZIP by content: an ordinary file, like an attachment.
-  else if (isZip(inner)) inspect(run, inner, `${path}/`, depth + 1)
+  else if (isZip(inner)) inspect(run, inner, `${path}${NESTED}`, depth + 1)
+  else run.openOther?.(inner, path)
 }
 
 /** Why a nested archive must not be inflated, by the declared sizes only. */

@@ -7,7 +7,7 @@
 // calls an archive unsafe. One indexOf when there is no header; linear, within
 // the message's archive budget, and never throws but for the scan's deadline.
 import * as zlib from 'node:zlib'
-import { baseName, entryNames, extraField } from './names'
+import { baseName, entryNames, extraField, NESTED } from './names'
 import { inspectArchive } from './archive'
 import type { ArchiveLimits, ArchiveBudget } from './archive'
 import { ScanDeadlineError } from '../../mime/deadline'
@@ -75,7 +75,7 @@ interface Walk {
 interface StoredRange {
   start: number
   end: number
-  /** The member's path plus '/'. */
+  /** The member's path plus NESTED. */
   prefix: string
   /** Depth of the archive held (the given data is 1). */
   depth: number
@@ -105,7 +105,7 @@ export function zipEntriesAnywhere(data: Buffer, limits: ArchiveLimits, budget: 
   return { names: [...run.names], offsets: run.offsets }
 }
 
-/** One buffer holding an archive at `depth` (the given data is 1); `prefix` is its path plus '/'. */
+/** One buffer holding an archive at `depth` (the given data is 1); `prefix` is its path plus NESTED. */
 function read(run: Walk, data: Buffer, first: number, prefix: string, depth: number, top: boolean): void {
   const before = run.charged
   const stored = walk(run, data, first, prefix, depth, top)
@@ -180,14 +180,14 @@ function walk(run: Walk, data: Buffer, first: number, prefix: string, depth: num
       // Later headers inside this member's data are its entries, at any
       // depth: they are read by the walk anyway, and cost nothing to place.
       const end = Math.min(data.length, start + compressed, outer?.end ?? Infinity)
-      const range = { start, end, prefix: `${path}/`, depth: level + 1 }
+      const range = { start, end, prefix: `${path}${NESTED}`, depth: level + 1 }
       if (start < end) {
         stored.push(range)
         found.push(range)
       }
     } else if (method === 8 && level < run.limits.maxDepth) {
       const named = spellings.some((name) => ARCHIVE_NAME.test(name))
-      inflated(run, data, start, compressed, named, `${path}/`, level + 1)
+      inflated(run, data, start, compressed, named, `${path}${NESTED}`, level + 1)
     }
     // From just after the name: a stored member's own entries lie in its data.
     at = data.indexOf(LOCAL, nameEnd)

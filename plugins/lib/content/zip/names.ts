@@ -61,6 +61,9 @@ export function entryNames(raw: Buffer, flags: number, extra: Buffer): string[] 
  * The last component of a path. APPNOTE 4.4.17.1 wants '/', but Windows
  * extractors split on '\' too. Empty for a directory (a trailing separator).
  */
+/** Between an archive's path and a path inside it: "disk.iso > setup/run.exe". */
+export const NESTED = ' > '
+
 export function baseName(path: string): string {
   return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1)
 }
