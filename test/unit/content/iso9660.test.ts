@@ -263,6 +263,25 @@ describe('isIso9660: by the descriptor, not by name', () => {
   })
 })
 
+describe('block sizes', () => {
+  test('a declared block size of 1024 is read as declared (Linux) and as 2048 (readers that assume it)', () => {
+    const img = new Img(48).primary(40)
+    img.buf.writeUInt16LE(1024, 16 * SECTOR + 128)
+    img.buf.writeUInt16BE(1024, 16 * SECTOR + 130)
+    // the root at block 40: byte 40 KB in blocks of 1024, 80 KB in blocks of 2048
+    img.dir(20, [dot(40), dotdot(40), record('AT1024.EXE', 0, 0, false)])
+    img.dir(40, [dot(40), dotdot(40), record('AT2048.EXE', 0, 0, false)])
+    assert.deepEqual(paths(listed(img.buf)), ['AT1024.EXE', 'AT2048.EXE'])
+  })
+
+  test('a block size that is not one ECMA-119 allows is read as 2048', () => {
+    const img = new Img(24).primary(20)
+    img.buf.writeUInt16LE(3, 16 * SECTOR + 128)
+    img.dir(20, [dot(20), dotdot(20), record('A.EXE', 0, 0, false)])
+    assert.deepEqual(paths(listed(img.buf)), ['A.EXE'])
+  })
+})
+
 describe('directory pointers that loop: each directory read once', () => {
   test('a directory whose extent is its own', () => {
     const img = new Img(24).primary(20)
@@ -578,6 +597,23 @@ describe('damaged real images: no throw, no hang, bounded entries', () => {
       const img = new Img(28).primary(20, 4 * SECTOR)
       for (let at = 20 * SECTOR; at < 28 * SECTOR; at++) img.buf[at] = next() < 0.3 ? Math.floor(next() * 256) : Math.floor(next() * 30)
       listed(img.buf, 200)
+    }
+  })
+
+  test('8 MB of records that add no entry ("." records, sections of one file): read through once; time printed', (t) => {
+    const sectors = 4096
+    for (const [label, one] of [
+      ['"." records', dot(20)],
+      ['sections of one file', record('M;1', 20, 0, false, undefined, 0x80)],
+    ] as const) {
+      const img = new Img(sectors).primary(20, (sectors - 20) * SECTOR)
+      const count = Math.floor(((sectors - 20) * SECTOR) / one.length)
+      img.dir(20, Array<Buffer>(count).fill(one))
+      const start = process.hrtime.bigint()
+      const listing = listed(img.buf)
+      t.diagnostic(`${label}: ${count} records in ${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(1)} ms`)
+      assert.equal(listing.unsafe, undefined)
+      assert.deepEqual(paths(listing), label === '"." records' ? [] : ['M'])
     }
   })
 

@@ -28,7 +28,7 @@ export interface IsoEntry {
   path: string
   dir: boolean
   size: number
-  /** byte offset of the file's data in the image (extent * block size) */
+  /** byte offset of the file's data in the image ((extent + extended attribute record length) * block size) */
   offset: number
   tree: 'primary' | 'joliet' | 'rockridge'
 }
@@ -68,7 +68,9 @@ interface DirRecord {
   start: number
   size: number
   flags: number
-  id: Buffer
+  /** where the file identifier lies, and its length (read only when named: a subarray per record costs more than the rest) */
+  idAt: number
+  idLength: number
   /** the System Use area (9.1.13) */
   suStart: number
   suEnd: number
@@ -84,16 +86,12 @@ function readRecord(data: Buffer, at: number, blockSize: number): DirRecord | un
     start: (data.readUInt32LE(at + 2) + data[at + 1]) * blockSize,
     size: data.readUInt32LE(at + 10),
     flags: data[at + 25],
-    id: data.subarray(at + RECORD_FIXED, idEnd),
+    idAt: at + RECORD_FIXED,
+    idLength,
     // 9.1.12: a padding byte after an identifier of even length
     suStart: Math.min(idEnd + (idLength % 2 === 0 ? 1 : 0), at + length),
     suEnd: at + length,
   }
-}
-
-/** "." and ".." (9.1.11): the identifiers 00 and 01. */
-function isSelfOrParent(id: Buffer): boolean {
-  return id.length === 1 && id[0] <= 1
 }
 
 const cutAtNul = (s: string): string => {
@@ -106,6 +104,15 @@ function trimEnd(s: string, chars: string, keep = 0): string {
   let n = s.length
   while (n > keep && chars.includes(s[n - 1])) n--
   return s.slice(0, n)
+}
+
+const idOf = (data: Buffer, rec: DirRecord): Buffer => data.subarray(rec.idAt, rec.idAt + rec.idLength)
+
+/** Whether two records have the same identifier, byte by byte. */
+function sameId(data: Buffer, a: DirRecord, b: DirRecord): boolean {
+  if (a.idLength !== b.idLength) return false
+  for (let i = 0; i < a.idLength; i++) if (data[a.idAt + i] !== data[b.idAt + i]) return false
+  return true
 }
 
 /** Windows drops the version from the first ";" (7.5.1) and ignores trailing dots and spaces. */
@@ -235,15 +242,17 @@ function volumes(listing: Listing): Volume[] {
     const type = data[at]
     if (type === 255) break
     if (type !== 1 && type !== 2) continue
-    // 8.4.12: 512, 1024 or 2048; readers that do not check assume 2048.
+    // 8.4.12: 512, 1024 or 2048. Linux takes a smaller size as declared;
+    // readers that do not look at it take 2048: a smaller one is read both ways.
     const declared = data.readUInt16LE(at + 128)
-    const blockSize = declared === 512 || declared === 1024 ? declared : SECTOR
-    // 8.4.18: the root's record, 34 bytes at 156, inside the descriptor.
-    const root = data[at + 156] <= SECTOR - 156 ? readRecord(data, at + 156, blockSize) : undefined
-    if (!root || root.size === 0) continue
+    const sizes = declared === 512 || declared === 1024 ? [declared, SECTOR] : [SECTOR]
     const escape = data.subarray(at + 88, at + 91)
     const joliet = type === 2 && escape[0] === 0x25 && escape[1] === 0x2f && (escape[2] === 0x40 || escape[2] === 0x43 || escape[2] === 0x45)
-    found.push({ tree: joliet ? 'joliet' : 'primary', primaryDescriptor: type === 1, blockSize, root })
+    for (const blockSize of sizes) {
+      // 8.4.18: the root's record, 34 bytes at 156, inside the descriptor.
+      const root = data[at + 156] <= SECTOR - 156 ? readRecord(data, at + 156, blockSize) : undefined
+      if (root && root.size > 0) found.push({ tree: joliet ? 'joliet' : 'primary', primaryDescriptor: type === 1, blockSize, root })
+    }
   }
   return found
 }
@@ -273,7 +282,7 @@ function listVolumes(listing: Listing): void {
       tree: v.tree,
       blockSize: v.blockSize,
       read: readBy[v.tree],
-      name: (rec) => ({ names: names(rec.id), dir: (rec.flags & FLAG_DIRECTORY) !== 0, start: rec.start, size: rec.size }),
+      name: (rec) => ({ names: names(idOf(data, rec)), dir: (rec.flags & FLAG_DIRECTORY) !== 0, start: rec.start, size: rec.size }),
       deferred: [],
     })
     if (listing.full) return
@@ -332,7 +341,7 @@ function readDirectory(listing: Listing, w: TreeWalk, dir: Pending, stack: Pendi
     return true
   }
   const children: Pending[] = []
-  let multi: { id: Buffer; entries: IsoEntry[] } | undefined
+  let multi: { rec: DirRecord; entries: IsoEntry[] } | undefined
   let pos = dir.start
   while (pos < last) {
     listing.deadline?.tick()
@@ -348,6 +357,11 @@ function readDirectory(listing: Listing, w: TreeWalk, dir: Pending, stack: Pendi
       break
     }
     if (!mark(pos, pos + length)) break
+    // "." and ".." (9.1.11: identifiers 00 and 01) name nothing: passed before any object is made
+    if (length > RECORD_FIXED && data[pos + 32] === 1 && data[pos + RECORD_FIXED] <= 1) {
+      pos += length
+      continue
+    }
     const rec = readRecord(data, pos, w.blockSize)
     if (!rec) {
       // Readers stop the directory here; the next sector may hold records some reader finds.
@@ -355,8 +369,7 @@ function readDirectory(listing: Listing, w: TreeWalk, dir: Pending, stack: Pendi
       continue
     }
     pos += length
-    if (isSelfOrParent(rec.id)) continue
-    if (multi && multi.id.equals(rec.id)) {
+    if (multi && sameId(data, multi.rec, rec)) {
       // 9.1.6 bit 7: further sections of one file, one entry for all.
       for (const e of multi.entries) e.size += rec.size
       checkData(listing, rec)
@@ -366,7 +379,7 @@ function readDirectory(listing: Listing, w: TreeWalk, dir: Pending, stack: Pendi
     multi = undefined
     const named = w.name(rec)
     const child: Pending = { path: '', start: named.start, size: named.size, depth: dir.depth + 1 }
-    const names = named.names.length > 0 ? named.names : [rec.id.toString('latin1')]
+    const names = named.names.length > 0 ? named.names : [data.toString('latin1', rec.idAt, rec.idAt + rec.idLength)]
     child.path = `${dir.path === '' ? '' : `${dir.path}/`}${names[0]}`
     if (named.relocated) {
       w.deferred.push(child)
@@ -379,7 +392,7 @@ function readDirectory(listing: Listing, w: TreeWalk, dir: Pending, stack: Pendi
       added.push(entry)
     }
     if (!named.dir) checkData(listing, rec)
-    if ((rec.flags & FLAG_MULTI_EXTENT) !== 0) multi = { id: rec.id, entries: added }
+    if ((rec.flags & FLAG_MULTI_EXTENT) !== 0) multi = { rec, entries: added }
     if (named.dir) {
       if (child.depth > MAX_DEPTH) listing.fail(`directories nested deeper than ${MAX_DEPTH}`)
       else children.push(child)
@@ -494,7 +507,7 @@ function rockRidge(listing: Listing, v: Volume, read: Uint8Array): void {
     name: (rec) => {
       const facts = systemUse(listing, bs, Math.min(rec.suStart + skip, rec.suEnd), rec.suEnd)
       if (facts.rockRidge) seen = true
-      const named: Named = { names: facts.name !== undefined ? [facts.name] : primaryNames(rec.id), dir: (rec.flags & FLAG_DIRECTORY) !== 0, start: rec.start, size: rec.size }
+      const named: Named = { names: facts.name !== undefined ? [facts.name] : primaryNames(idOf(data, rec)), dir: (rec.flags & FLAG_DIRECTORY) !== 0, start: rec.start, size: rec.size }
       if (facts.childLink !== undefined) {
         // RRIP 4.1.5.1: the directory moved away; its "." record gives its size.
         named.dir = true
