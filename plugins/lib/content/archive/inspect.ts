@@ -27,6 +27,8 @@ export interface InspectContext {
 interface Run {
   ctx: InspectContext
   entries: ArchiveEntry[]
+  /** Paths listed: a disk image gives a file once per tree, counted and listed once. */
+  seen: Set<string>
   why?: string
 }
 
@@ -36,12 +38,14 @@ export const NESTED_NAME = /\.(zip|jar|rar|7z|iso|img|udf|cab|tar|gz|tgz|taz)$/i
 
 /** What data holds, as inspectArchive answers for a ZIP; kinds from archiveKinds(data). */
 export function inspectAny(data: Buffer, kinds: readonly ArchiveKind[], ctx: InspectContext): ArchiveVerdict {
-  const run: Run = { ctx, entries: [] }
+  const run: Run = { ctx, entries: [], seen: new Set() }
   open(run, data, kinds, '', 1)
   return run.why === undefined ? { kind: 'listed', entries: run.entries } : { kind: 'unsafe', why: run.why, entries: run.entries }
 }
 
 function add(run: Run, prefix: string, path: string, encrypted: boolean, depth: number): boolean {
+  if (run.seen.has(prefix + path)) return true
+  run.seen.add(prefix + path)
   if (run.ctx.budget.entries <= 0) {
     run.why ??= `more than ${run.ctx.limits.maxEntries} archive entries in the message`
     return false
