@@ -22,6 +22,10 @@
 //   (RSS grows by a few MB only, the pages being untouched, but the address
 //   space stays taken). An instance whose memory passed MAX_MEMORY during a
 //   call is retired the same way and the archive is unsafe.
+// - callMain puts argv on the WASM stack and never takes it back (a program's
+//   main runs once): about 200 bytes a call, so that after some 290 calls the
+//   64 KB stack runs into static data and 7-Zip loops or traps. Each call puts
+//   the stack pointer back.
 // - Its exit path sets process.exitCode (to 7-Zip's exit code, 1 after a
 //   throw); each call puts the previous value back.
 // - Its default stdin reads the process's stdin synchronously (a password
@@ -67,6 +71,8 @@ export interface SevenZipInstance {
   module: SevenZipModule
   memory: WasmMemory
   lines: string[]
+  /** The WASM stack pointer, read and put back around each call. */
+  stack: { get: () => number; set: (pointer: number) => void }
   /** Sees each printed line as it comes; may throw to stop 7-Zip. */
   watch: ((line: string) => void) | undefined
 }
@@ -123,6 +129,7 @@ async function instantiate(code: WasmModule): Promise<SevenZipInstance> {
     watch?.(line)
   }
   let memory: WasmMemory | undefined
+  let stack: SevenZipInstance['stack'] | undefined
   if (!isFactory(factory)) throw new Error('7z-wasm exports no module factory')
   const module = await factory({
     print,
@@ -132,15 +139,21 @@ async function instantiate(code: WasmModule): Promise<SevenZipInstance> {
       const instance = new WebAssembly.Instance(code, imports)
       const exported = instance.exports.memory
       if (exported instanceof WebAssembly.Memory) memory = exported
+      const get = instance.exports.emscripten_stack_get_current
+      const set = instance.exports._emscripten_stack_restore
+      if (typeof get === 'function' && typeof set === 'function') {
+        stack = { get: () => Number(get()), set: (pointer: number) => void set(pointer) }
+      }
       done(instance, code)
       return instance.exports
     },
   })
-  if (memory === undefined) throw new Error('7z-wasm exports no memory')
+  if (memory === undefined || stack === undefined) throw new Error('7z-wasm exports no memory or stack pointer')
   const inst: SevenZipInstance = {
     module,
     memory,
     lines,
+    stack,
     get watch() {
       return watch
     },
@@ -203,6 +216,7 @@ function run(
   lines.length = 0
   const write = FS.write
   const exitCode = process.exitCode
+  const stackPointer = inst.stack.get()
   let exit: Run['exit']
   try {
     FS.writeFile(ARCHIVE, data)
@@ -225,6 +239,7 @@ function run(
     exit = e instanceof Stop ? 'stopped' : 'threw'
   } finally {
     process.exitCode = exitCode
+    inst.stack.set(stackPointer)
     inst.watch = undefined
     FS.write = write
   }

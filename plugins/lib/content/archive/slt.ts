@@ -42,8 +42,14 @@ export function parseSlt(lines: readonly string[], maxEntries: number): SltListi
   let inEntries = false
   let count = 0
   let current: SltEntry | undefined
+  // After "ERRORS:" or "WARNINGS:" the next line says what.
+  let heading: string | undefined
   for (const line of lines) {
-    if (problem === undefined && PROBLEM.test(line) && !namesFile(line)) problem = line
+    if (problem === undefined) {
+      if (heading !== undefined && line !== '') problem = line
+      else if (line === 'ERRORS:' || line === 'WARNINGS:') heading = line
+      else if (PROBLEM.test(line) && !namesFile(line)) problem = line
+    }
     if (!inEntries) {
       if (line === '----------') inEntries = true
       else if (type === undefined && line.startsWith('Type = ')) type = line.slice(7)
@@ -57,7 +63,7 @@ export function parseSlt(lines: readonly string[], maxEntries: number): SltListi
     if (kv === null) {
       // 7-Zip's summary or error lines after the entries also land here:
       // the PROBLEM test above has named those already.
-      if (problem === undefined) problem = `a line that is not "Key = value" in the listing: ${line.slice(0, 80)}`
+      if (problem === undefined && heading === undefined) problem = `a line that is not "Key = value" in the listing: ${line.slice(0, 80)}`
       current = undefined
       continue
     }
