@@ -17,6 +17,14 @@ const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n'
 // attached f.rar, a RAR 4 archive holding fake.exe.
 const RAR4 = Buffer.from('UmFyIRoHAM+QcwAADQAAAAAAAADSkHQggCgAAQAAAAEAAAADkwbXMiqO6UgdMAgAtIEAAGZha2UuZXhlCsQ9ewBABwA=', 'base64')
 
+// libarchive, libarchive/test/test_read_format_cab_2.cab.uu (BSD-2-Clause,
+// Copyright (c) 2010 Michihiro NAKAJIMA): one MSZIP folder holding empty,
+// zero (33000 bytes), dir1\file1 and dir2\file2.
+const CAB = Buffer.from(
+  'TVNDRgAAAAD1AAAAAAAAACwAAAAAAAAAAwEBAAQAAAArCwAAjQAAAAIAAQAAAAAAAAAAAAAAkT1GpSAAZW1wdHkA6IAAAAAAAAAAAJE9RqUgAHplcm8APAAAAOiAAAAAAJE9RqUgAGRpcjFcZmlsZTEATgAAACSBAAAAAJE9RqUgAGRpcjJcZmlsZTIA3SR1pzAAAIBDS+3BAQEAAACAkP6v7ggCAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABo7sDFfKAByAUNLGykhoIATpGXmpCoYKiTn55Wk5pUUc2Wk5uTko5AE9Brh04tJAgA=',
+  'base64',
+)
+
 interface Built {
   plain7z: Buffer
   solid7z: Buffer
@@ -181,6 +189,32 @@ describe('7-Zip archive lister', () => {
   test('RAR 4 (rspamd\'s f.rar): fake.exe', async () => {
     const l = await list(sz, RAR4, 'rar')
     assert.deepEqual(l, { entries: [{ path: 'fake.exe', dir: false, encrypted: false, size: 1, packedSize: 1 }] })
+  })
+
+  test('CAB (libarchive\'s test_read_format_cab_2): names with "/", extraction capped by the folder before it', async () => {
+    const l = await list(sz, CAB, 'cab')
+    assert.deepEqual(l, {
+      entries: [
+        { path: 'empty', dir: false, encrypted: false, size: 0 },
+        { path: 'zero', dir: false, encrypted: false, size: 33000 },
+        { path: 'dir1/file1', dir: false, encrypted: false, size: 60 },
+        { path: 'dir2/file2', dir: false, encrypted: false, size: 78 },
+      ],
+    })
+    assert.equal(extractEntry(sz, CAB, 'cab', 'dir1/file1', 1000), 'its solid block holds 33060 bytes up to it, more than 1000')
+    const file1 = extractEntry(sz, CAB, 'cab', 'dir1/file1', 40_000)
+    assert.ok(Buffer.isBuffer(file1), String(file1))
+    assert.equal(file1.length, 60)
+  })
+
+  test('one instance serves a thousand calls in a row (the WASM stack pointer is put back each time)', async () => {
+    await waitFor('a 7-Zip instance', () => sz.current !== undefined)
+    const used = sz.current
+    for (let i = 0; i < 1000; i++) {
+      const l = listArchive(sz, RAR4, 'rar', 1000)
+      assert.deepEqual(l, { entries: [{ path: 'fake.exe', dir: false, encrypted: false, size: 1, packedSize: 1 }] }, `call ${i}`)
+    }
+    assert.equal(sz.current, used)
   })
 
   test('the kind is the only format tried: a 7z read as RAR or tar is unsafe', async () => {

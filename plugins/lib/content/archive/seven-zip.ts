@@ -449,9 +449,12 @@ function extract(sz: SevenZip, data: Buffer, kind: ArchiveKind, path: string, ma
 /** The members 7-Zip decodes before entry `index` to reach it, by the declared layout. */
 function decodedBefore(all: SltEntry[], index: number, kind: ArchiveKind): SltEntry[] {
   const target = all[index]
-  if (kind === '7z') {
-    if (target.block === undefined) return []
-    return all.slice(0, index).filter((e) => e.block === target.block)
+  if (kind === '7z' || kind === 'cab') {
+    // 7-Zip gives each member's block (a 7z folder, a CAB folder), each
+    // compressed as one stream.
+    if (target.block !== undefined) return all.slice(0, index).filter((e) => e.block === target.block)
+    // A CAB member without one: every member before it counts.
+    return kind === 'cab' ? all.slice(0, index) : []
   }
   if (kind === 'rar') {
     // A solid member continues the stream from the last member that is not solid.
@@ -459,8 +462,5 @@ function decodedBefore(all: SltEntry[], index: number, kind: ArchiveKind): SltEn
     while (start > 0 && all[start].solid) start--
     return all.slice(start, index)
   }
-  // CAB folders are compressed as one stream and 7-Zip gives no folder per
-  // member: every member before it counts.
-  if (kind === 'cab') return all.slice(0, index)
   return []
 }
