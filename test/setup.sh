@@ -2,7 +2,9 @@
 # Makes a fresh machine ready for `npm test` and `npm start`, then runs the
 # command it was given: a Node.js new enough for mailauth (22.19+), the npm
 # packages, and the Debian packages of the servers the tests start (clamd,
-# redis-server, and swaks for trying the demo by hand).
+# redis-server, and swaks for trying the demo by hand) and of the tools the
+# archive tests build their archives with (7-Zip, genisoimage, xorriso, gcab,
+# tar, gzip).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,12 @@ missing=""
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 [ -x /usr/sbin/clamd ] || missing="$missing clamav-daemon"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
+command -v 7zz >/dev/null 2>&1 || command -v 7z >/dev/null 2>&1 || missing="$missing 7zip"
+command -v genisoimage >/dev/null 2>&1 || missing="$missing genisoimage"
+command -v xorriso >/dev/null 2>&1 || missing="$missing xorriso"
+command -v gcab >/dev/null 2>&1 || missing="$missing gcab"
+command -v tar >/dev/null 2>&1 || missing="$missing tar"
+command -v gzip >/dev/null 2>&1 || missing="$missing gzip"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages:$missing"
@@ -60,7 +68,7 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 else
-  say "redis-server, clamd and swaks are installed"
+  say "redis-server, clamd, swaks, 7-Zip, genisoimage, xorriso, gcab, tar and gzip are installed"
 fi
 
 exec "$@"
