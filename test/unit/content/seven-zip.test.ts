@@ -289,15 +289,16 @@ describe('7-Zip archive lister', () => {
     assert.equal(next.unsafe, undefined)
   })
 
-  const kinds: [keyof Built | 'rar4', ArchiveKind][] = [
+  const kinds: [keyof Built | 'rar4' | 'cab', ArchiveKind][] = [
     ['plain7z', '7z'],
     ['solid7z', '7z'],
     ['encryptedHeaders7z', '7z'],
     ['tar', 'tar'],
     ['gzip', 'gzip'],
     ['rar4', 'rar'],
+    ['cab', 'cab'],
   ]
-  const bytesOf = (name: keyof Built | 'rar4'): Buffer => (name === 'rar4' ? RAR4 : built[name])
+  const bytesOf = (name: keyof Built | 'rar4' | 'cab'): Buffer => (name === 'rar4' ? RAR4 : name === 'cab' ? CAB : built[name])
 
   test('every 17th prefix of each archive: a listing or unsafe, never a throw', async (t: TestContext) => {
     const start = process.hrtime.bigint()

@@ -4,6 +4,12 @@
 // 10 ms. Each call writes the archive into the module's in-memory file system
 // under a fixed name and removes it (and any extracted file) afterwards.
 //
+// Kinds: 'rar' is read as RAR 4 (-tRar) or RAR 5 (-tRar5) by the signature's
+// 7th byte (7-Zip's Rar handler opens RAR 4 only), both tried when neither.
+// 'udf' opens only an image with a UDF volume: a plain ISO 9660 image answers
+// "Cannot open the file as [Udf] archive", and an ISO/UDF hybrid lists its UDF
+// tree (its ISO 9660 tree is the ISO reader's).
+//
 // License: 7zz.wasm and its JavaScript glue are GNU LGPL 2.1+ with the unRAR
 // restriction (node_modules/7z-wasm/License.txt, unRarLicense.txt): the RAR
 // decompression code may not be used to develop a RAR (WinRAR) compatible
@@ -164,17 +170,23 @@ async function instantiate(code: WasmModule): Promise<SevenZipInstance> {
   return inst
 }
 
-/** Drops the instance in use (left unusable or too large) for the spare, and makes a new spare. */
+/** Drops the instance in use (left unusable or too large) for the spare, and makes new ones. */
 function retire(sz: SevenZip): void {
   sz.current = sz.spare
   sz.spare = undefined
-  if (sz.refilling) return
+  refill(sz)
+}
+
+/** Instantiates in the background until there is an instance in use and a spare. */
+function refill(sz: SevenZip): void {
+  if (sz.refilling || (sz.current !== undefined && sz.spare !== undefined)) return
   sz.refilling = true
   instantiate(sz.code).then(
     (fresh) => {
       if (sz.current === undefined) sz.current = fresh
       else sz.spare = fresh
       sz.refilling = false
+      refill(sz)
     },
     () => {
       sz.refilling = false
