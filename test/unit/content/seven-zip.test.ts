@@ -7,7 +7,7 @@ import { before, describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import zlib from 'node:zlib'
 import factory from '7z-wasm'
-import { extractEntry, listArchive, loadSevenZip, MAX_MEMORY, type ArchiveKind, type Listing, type SevenZip } from '../../../plugins/lib/content/archive/seven-zip'
+import { extractEntry, listArchive, loadSevenZip, MAX_MEMORY, MAX_PACKED_HEADER, type ArchiveKind, type Listing, type SevenZip } from '../../../plugins/lib/content/archive/seven-zip'
 import { waitFor } from '../../rig/wait'
 
 const EXE = Buffer.from('MZ\x90\x00 this program cannot be run in DOS mode', 'latin1')
@@ -35,6 +35,8 @@ interface Built {
   tar: Buffer
   gzip: Buffer
   zeros7z: Buffer
+  /** 8 MB of zeros, one LZMA coder, the header plain. */
+  lzmaZeros7z: Buffer
 }
 
 /** Archives made by 7-Zip's own `a` command in a separate instance of the module. */
@@ -60,6 +62,7 @@ async function build(): Promise<Built> {
     nested7z: Buffer.alloc(0),
     gzip: Buffer.alloc(0),
     zeros7z: Buffer.alloc(0),
+    lzmaZeros7z: Buffer.alloc(0),
   }
   m.callMain(['a', '-bso0', '-bsp0', '-tzip', '/src/inner.zip', 'invoice.exe'])
   built.innerZip = Buffer.from(FS.readFile('/src/inner.zip'))
@@ -72,6 +75,9 @@ async function build(): Promise<Built> {
   m.callMain(['a', '-bso0', '-bsp0', '-t7z', '-ms=4g', '-mx=1', '/zeros.7z', 'a-zeros.bin', 'report.pdf'])
   FS.unlink('/src/a-zeros.bin')
   built.zeros7z = Buffer.from(FS.readFile('/zeros.7z'))
+  FS.writeFile('/src/z.bin', new Uint8Array(8 * 1024 * 1024))
+  m.callMain(['a', '-bso0', '-bsp0', '-t7z', '-m0=LZMA:d=1m', '-mx=1', '-mhc=off', '/z.7z', 'z.bin'])
+  built.lzmaZeros7z = Buffer.from(FS.readFile('/z.7z'))
   process.exitCode = exitCode
   return built
 }
@@ -91,6 +97,39 @@ function hugeDictionary(archive: Buffer): Buffer {
   a.writeUInt32LE(zlib.crc32(header), 28)
   a.writeUInt32LE(zlib.crc32(a.subarray(12, 32)), 8)
   return a
+}
+
+/** 7zFormat.txt NUMBER in its 9-byte form when it does not fit in 7 bits. */
+function sevenZipNumber(v: number): Buffer {
+  if (v < 0x80) return Buffer.from([v])
+  const b = Buffer.alloc(9)
+  b[0] = 0xff
+  b.writeBigUInt64LE(BigInt(v), 1)
+  return b
+}
+
+/** A 7z whose encoded header is the archive's one packed stream (LZMA of `size` zeros). */
+function packedStreamAsHeader(archive: Buffer, size: number): Buffer {
+  const packed = Number(archive.readBigUInt64LE(12))
+  const plain = archive.subarray(32 + packed)
+  const coder = plain.indexOf(Buffer.from('030101', 'hex'))
+  assert.ok(coder > 0)
+  const props = plain.subarray(coder + 4, coder + 9)
+  // kEncodedHeader, PackInfo (pos 0, 1 stream, its size), UnpackInfo (1 folder, 1 LZMA coder, unpack size).
+  const header = Buffer.concat([
+    Buffer.from([0x17, 0x06, 0x00, 0x01, 0x09]),
+    sevenZipNumber(packed),
+    Buffer.from([0x00, 0x07, 0x0b, 0x01, 0x00, 0x01, 0x23, 0x03, 0x01, 0x01, 0x05]),
+    props,
+    Buffer.from([0x0c]),
+    sevenZipNumber(size),
+    Buffer.from([0x00, 0x00]),
+  ])
+  const out = Buffer.concat([archive.subarray(0, 32 + packed), header])
+  out.writeBigUInt64LE(BigInt(header.length), 20)
+  out.writeUInt32LE(zlib.crc32(header), 28)
+  out.writeUInt32LE(zlib.crc32(out.subarray(12, 32)), 8)
+  return out
 }
 
 /** mulberry32: a small seeded generator, so that a failure can be replayed. */
@@ -289,7 +328,17 @@ describe('7-Zip archive lister', () => {
     assert.equal(next.unsafe, undefined)
   })
 
-  const kinds: [keyof Built | 'rar4' | 'cab', ArchiveKind][] = [
+  test('a packed header that unpacks to 8 MB: unsafe before 7-Zip decodes it', async () => {
+    const l = await list(sz, packedStreamAsHeader(built.lzmaZeros7z, 8 * 1024 * 1024), '7z')
+    assert.deepEqual(l, { entries: [], unsafe: `its packed header unpacks to ${8 * 1024 * 1024} bytes, more than ${MAX_PACKED_HEADER}` })
+    // The same archive with the header's declared size within the cap is left to 7-Zip, which finds it is no header.
+    const small = packedStreamAsHeader(built.lzmaZeros7z, 1024)
+    const l2 = await list(sz, small, '7z')
+    assert.deepEqual(l2.entries, [])
+    assert.notEqual(l2.unsafe, undefined)
+  })
+
+  const kinds: [Exclude<keyof Built, 'lzmaZeros7z'> | 'rar4' | 'cab', ArchiveKind][] = [
     ['plain7z', '7z'],
     ['solid7z', '7z'],
     ['encryptedHeaders7z', '7z'],
@@ -298,7 +347,7 @@ describe('7-Zip archive lister', () => {
     ['rar4', 'rar'],
     ['cab', 'cab'],
   ]
-  const bytesOf = (name: keyof Built | 'rar4' | 'cab'): Buffer => (name === 'rar4' ? RAR4 : name === 'cab' ? CAB : built[name])
+  const bytesOf = (name: Exclude<keyof Built, 'lzmaZeros7z'> | 'rar4' | 'cab'): Buffer => (name === 'rar4' ? RAR4 : name === 'cab' ? CAB : built[name])
 
   test('every 17th prefix of each archive: a listing or unsafe, never a throw', async (t: TestContext) => {
     const start = process.hrtime.bigint()

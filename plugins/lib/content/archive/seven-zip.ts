@@ -39,6 +39,7 @@
 import { readFileSync } from 'node:fs'
 import factory, { type SevenZipModule } from '7z-wasm'
 import { parseSlt, type SltEntry } from './slt'
+import { packedHeaderSize } from './seven-zip-header'
 
 // The part of the WebAssembly API used here (the project's libs carry no DOM
 // or worker types, where it is declared).
@@ -108,6 +109,8 @@ export interface Listing {
   unsafe?: string
 }
 
+/** What a 7z's packed header may unpack to (7-Zip decodes it all first, about 5 ms per MB). */
+export const MAX_PACKED_HEADER = 4 * 1024 * 1024
 /** Wasm memory an instance may have after a call; more and it is replaced. */
 export const MAX_MEMORY = 256 * 1024 * 1024
 const ARCHIVE = '/archive'
@@ -371,6 +374,11 @@ function listAs(sz: SevenZip, data: Buffer, type: string, maxEntries: number): L
 }
 
 function listAny(sz: SevenZip, data: Buffer, kind: ArchiveKind, maxEntries: number): Listed {
+  if (kind === '7z') {
+    const header = packedHeaderSize(data)
+    if (header === 'malformed') return { entries: [], type: '7z', unsafe: 'a 7z start header or packed header that cannot be read' }
+    if (header > MAX_PACKED_HEADER) return { entries: [], type: '7z', unsafe: `its packed header unpacks to ${header} bytes, more than ${MAX_PACKED_HEADER}` }
+  }
   let listed: Listed | undefined
   for (const type of typesFor(data, kind)) {
     listed = listAs(sz, data, type, maxEntries)
