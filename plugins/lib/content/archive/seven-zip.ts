@@ -113,6 +113,8 @@ export interface Listing {
 export const MAX_PACKED_HEADER = 4 * 1024 * 1024
 /** Wasm memory an instance may have after a call; more and it is replaced. */
 export const MAX_MEMORY = 256 * 1024 * 1024
+// The archive's name in the module's file system. A gzip member without a
+// stored name (no FNAME) is listed under 7-Zip's name for it, "archive~".
 const ARCHIVE = '/archive'
 const OUT = '/out'
 // Standard output and errors both as lines through print, no progress; names in UTF-8.
