@@ -44,9 +44,9 @@ function holds(levels: string[], anyCase = false, attachment = INNOCENT.name): R
   return new RegExp(`^${escape([attachment, ...levels].join(' > '))}$`, anyCase ? 'i' : '')
 }
 
-/** "<attachment> cannot be shown safe: <why>", the why holding every word of `words`. */
-function unsafe(words: string[] = [], attachment = INNOCENT.name): RegExp {
-  return new RegExp(`^${escape(attachment)} cannot be shown safe: ${words.map((w) => `(?=.*${escape(w)})`).join('')}.+$`, 'i')
+/** "<attachment> cannot be shown safe: <why>", the why matching each of `says` (regular expressions, any case). */
+function unsafe(says: string[] = [], attachment = INNOCENT.name): RegExp {
+  return new RegExp(`^${escape(attachment)} cannot be shown safe: ${says.map((w) => `(?=.*${w})`).join('')}.+$`, 'i')
 }
 
 function message(archive: Buffer, attachment = INNOCENT): Buffer {
@@ -185,8 +185,9 @@ function build(): ArchiveCase[] {
 
   // Truncated archives, holding innocent names only
   const plain = tree('report.pdf', 93)
-  // (the reason says so: 7-Zip's own words, the image reader's, the gzip reader's)
-  add('7z', 'truncated', tools.truncated(tools.sevenZip(plain)), unsafe(['cannot open']))
+  // (the reason says so, in 7-Zip's words or the image or gzip reader's: not
+  // merely that the reader could not run)
+  add('7z', 'truncated', tools.truncated(tools.sevenZip(plain)), unsafe(['cannot (open|be read)']))
   add('rar4', 'truncated', tools.truncated(tools.renameInRar4(rar4, 'fake.exe', 'fake.pdf')), unsafe(['unexpected end']))
   add('rar5', 'truncated', tools.truncated(stored), unsafe(['unexpected end']))
   add('iso', 'truncated in its root directory', isoCutInRoot(tools.iso(plain, { joliet: true, rockRidge: true })), unsafe(['past the end of the image']))
