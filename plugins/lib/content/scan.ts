@@ -72,11 +72,18 @@ export function scanContent(raw: Buffer, s: ContentSettings, deadlineMs?: number
 
 /** scanContent() where archives of every kind are read: the readers are loaded when a message first needs them. */
 export async function scanWithReaders(raw: Buffer, s: ContentSettings, load: () => Promise<ArchiveReaders>): Promise<ContentFacts> {
-  try {
-    return scanContent(raw, s)
-  } catch (err) {
-    if (!(err instanceof ReadersNeeded)) throw err
-    return scanContent(raw, s, undefined, await load())
+  let readers: ArchiveReaders | undefined
+  // a reader used up by one archive is made afresh in the background: waited for, a few times at most
+  for (let tries = 0; ; tries++) {
+    try {
+      return scanContent(raw, s, undefined, readers)
+    } catch (err) {
+      if (!(err instanceof ReadersNeeded)) throw err
+      // a reader that cannot be made ready: the message cannot be scanned now (the "timeout" limit)
+      if (tries >= 3) return timedOut(err.message)
+      readers = await load()
+      await readers.ready()
+    }
   }
 }
 

@@ -14,7 +14,8 @@ import { ArchiveBudget, ArchiveEntry, ArchiveLimits, ArchiveVerdict, inspectArch
 import { baseName, NESTED } from '../zip/names'
 import { ArchiveKind, archiveKinds } from './detect'
 import { listIso9660 } from './iso9660'
-import { ReadersNeeded, ArchiveReaders } from './readers'
+import type { ArchiveReaders } from './readers'
+import { ReadersNeeded } from './needed'
 import { extractEntry, listArchive } from './seven-zip'
 
 export interface InspectContext {
@@ -97,11 +98,19 @@ function openIso(run: Run, data: Buffer, prefix: string, depth: number, where: s
     if (e.dir) continue
     if (!add(run, prefix, e.path, false, depth)) return
     // a file's bytes lie in the image as they are: its kind costs a look, no inflating
-    if (seen.has(e.offset) || e.offset + e.size > data.length || depth >= run.ctx.limits.maxDepth) continue
+    if (seen.has(e.offset) || e.offset + e.size > data.length) continue
     seen.add(e.offset)
     const inner = data.subarray(e.offset, e.offset + e.size)
     const kinds = archiveKinds(inner)
-    if (kinds.length) open(run, inner, kinds, `${prefix}${e.path}${NESTED}`, depth + 1)
+    if (!kinds.length) continue
+    // nothing is inflated, but a nested archive is one more to read: ZIP's caps hold for it as for a stored member
+    const why = capExceeded(run, e.size, e.size, depth)
+    if (why !== undefined) {
+      run.why ??= `${where}${e.path}: ${why}`
+      return
+    }
+    run.ctx.budget.bytes -= e.size
+    open(run, inner, kinds, `${prefix}${e.path}${NESTED}`, depth + 1)
     if (run.why !== undefined) return
   }
   if (listing.unsafe) run.why ??= `${where}${listing.unsafe}`
@@ -109,7 +118,7 @@ function openIso(run: Run, data: Buffer, prefix: string, depth: number, where: s
 
 function openListed(run: Run, data: Buffer, kind: Exclude<ArchiveKind, 'zip' | 'iso' | 'gzip'>, prefix: string, depth: number, where: string): void {
   const sz = run.ctx.readers?.sevenZip
-  if (!sz) throw new ReadersNeeded(kind)
+  if (!sz) throw new ReadersNeeded(`a ${kind} archive`)
   run.ctx.deadline?.check(data.length)
   const listing = listArchive(sz, data, kind, run.ctx.budget.entries)
   for (const e of listing.entries) {
@@ -117,7 +126,9 @@ function openListed(run: Run, data: Buffer, kind: Exclude<ArchiveKind, 'zip' | '
     if (!add(run, prefix, e.path, e.encrypted, depth)) return
   }
   if (listing.unsafe) {
-    run.why ??= `${where}${listing.unsafe}`
+    // the listing stops at what is left of the message's entries: said as the setting
+    const over = run.ctx.budget.entries <= 0 || /^more than \d+ entries$/.test(listing.unsafe)
+    run.why ??= `${where}${over ? `more than ${run.ctx.limits.maxEntries} archive entries in the message` : listing.unsafe}`
     return
   }
   for (const e of listing.entries) {

@@ -2,25 +2,17 @@
 // needs them (the 7-Zip module compiles in some tens of ms and keeps its own
 // memory), and passed to the scan; a scan without them that meets such an
 // archive stops with ReadersNeeded.
-import { ScanDeadlineError } from '../../mime/deadline'
-import { loadSevenZip, SevenZip } from './seven-zip'
+import { loadSevenZip, SevenZip, whenReady } from './seven-zip'
+
+export { ReadersNeeded } from './needed'
 
 export interface ArchiveReaders {
   sevenZip: SevenZip
+  /** Resolves when every reader can take the next archive. */
+  ready(): Promise<void>
 }
 
 export async function loadArchiveReaders(): Promise<ArchiveReaders> {
-  return { sevenZip: await loadSevenZip() }
-}
-
-/**
- * An archive needs a reader the scan was not given. A scan in place then
- * ends as its deadline would (the message goes to the scan thread); the
- * thread loads the readers and scans again.
- */
-export class ReadersNeeded extends ScanDeadlineError {
-  constructor(kind: string) {
-    super(`a ${kind} archive is read on the scan thread`)
-    this.name = 'ReadersNeeded'
-  }
+  const sevenZip = await loadSevenZip()
+  return { sevenZip, ready: () => whenReady(sevenZip) }
 }

@@ -39,6 +39,7 @@
 import { readFileSync } from 'node:fs'
 import factory, { type SevenZipModule } from '7z-wasm'
 import { parseSlt, type SltEntry } from './slt'
+import { ReadersNeeded } from './needed'
 import { packedHeaderSize } from './seven-zip-header'
 
 // The part of the WebAssembly API used here (the project's libs carry no DOM
@@ -81,7 +82,7 @@ export interface SevenZipInstance {
   /** The WASM stack pointer, read and put back around each call. */
   stack: { get: () => number; set: (pointer: number) => void }
   /** Sees each printed line as it comes; may throw to stop 7-Zip. */
-  watch: ((line: string) => void) | undefined
+  watch: Watch | undefined
 }
 
 /** The loaded module, opaque to callers: the compiled code, the instance in use and a spare. */
@@ -134,10 +135,9 @@ export async function loadSevenZip(): Promise<SevenZip> {
 
 async function instantiate(code: WasmModule): Promise<SevenZipInstance> {
   const lines: string[] = []
-  let watch: ((line: string) => void) | undefined
+  let watch: Watch | undefined
   const print = (line: string): void => {
-    lines.push(line)
-    watch?.(line)
+    if (watch === undefined || watch(line)) lines.push(line)
   }
   let memory: WasmMemory | undefined
   let stack: SevenZipInstance['stack'] | undefined
@@ -175,6 +175,15 @@ async function instantiate(code: WasmModule): Promise<SevenZipInstance> {
   return inst
 }
 
+/** Resolves once an instance is ready for the next call (at once, unless both were used up), making one if none is on the way. */
+export async function whenReady(sz: SevenZip): Promise<void> {
+  for (let tries = 0; sz.current === undefined; tries++) {
+    if (tries >= 400) throw new Error('7-Zip could not be made ready in 2 s')
+    refill(sz)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 /** Drops the instance in use (left unusable or too large) for the spare, and makes new ones. */
 function retire(sz: SevenZip): void {
   sz.current = sz.spare
@@ -200,8 +209,8 @@ function refill(sz: SevenZip): void {
 }
 
 interface Run {
-  /** 7-Zip's exit code, or 'threw' when it left by an exception, 'stopped' when the watcher stopped it. */
-  exit: number | 'threw' | 'stopped'
+  /** 7-Zip's exit code, or 'threw' when it left by an exception. */
+  exit: number | 'threw'
   lines: string[]
   /** The instance's memory grew past MAX_MEMORY. */
   tooLarge: boolean
@@ -209,8 +218,15 @@ interface Run {
   result?: Buffer | string
 }
 
-/** A stop from a watcher, told apart from 7-Zip's own exceptions. */
-class Stop extends Error {}
+/**
+ * Sees each printed line as it comes and says whether to keep it. It cannot
+ * stop 7-Zip by throwing: the module's terminal turns any exception in a
+ * write into an I/O error that 7-Zip ignores, and keeps the unprinted line
+ * to print again with the next one (quadratic, until memory runs out). Past
+ * its cap it drops the rest of the output instead; 7-Zip has parsed the
+ * headers by then, and printing them costs their length.
+ */
+type Watch = (line: string) => boolean
 
 /**
  * Runs one 7-Zip command on data written to ARCHIVE, with at most outputCap
@@ -222,12 +238,13 @@ function run(
   sz: SevenZip,
   data: Buffer,
   args: string[],
-  watch?: (line: string) => void,
+  watch?: Watch,
   outputCap?: number,
   after?: (module: SevenZipModule) => Buffer | string,
 ): Run | string {
   const inst = sz.current
-  if (inst === undefined) return 'the archive reader is being reloaded'
+  // the spare is still being made: the scan waits for it (never a verdict on the mail)
+  if (inst === undefined) throw new ReadersNeeded('an archive while 7-Zip is being reloaded')
   const { module, lines } = inst
   const FS = module.FS
   lines.length = 0
@@ -252,8 +269,8 @@ function run(
     inst.watch = watch
     const code: unknown = module.callMain(args)
     exit = typeof code === 'number' ? code : 0
-  } catch (e) {
-    exit = e instanceof Stop ? 'stopped' : 'threw'
+  } catch {
+    exit = 'threw'
   } finally {
     process.exitCode = exitCode
     inst.stack.set(stackPointer)
@@ -263,7 +280,7 @@ function run(
   const tooLarge = inst.memory.buffer.byteLength > MAX_MEMORY
   const kept = lines.slice()
   lines.length = 0
-  if (exit === 'threw' || exit === 'stopped' || tooLarge) {
+  if (exit === 'threw' || tooLarge) {
     retire(sz)
     return { exit, lines: kept, tooLarge }
   }
@@ -355,15 +372,17 @@ function listAs(sz: SevenZip, data: Buffer, type: string, maxEntries: number): L
   // The archive's own block has a Path line too; lines are capped as well so
   // that a flood of other output cannot fill memory.
   const lineCap = (maxEntries + 2) * 64 + 256
-  const watch = (line: string): void => {
-    if (line.startsWith('Path = ') && ++paths > maxEntries + 1) throw new Stop()
-    if (++lines > lineCap) throw new Stop()
+  let stopped = false
+  const watch = (line: string): boolean => {
+    if (stopped) return false
+    if ((line.startsWith('Path = ') && ++paths > maxEntries + 1) || ++lines > lineCap) stopped = true
+    return !stopped
   }
   const r = run(sz, data, ['l', '-slt', `-t${type}`, ...COMMON, '--', ARCHIVE], watch)
   if (typeof r === 'string') return { entries: [], type, unsafe: r }
   const parsed = parseSlt(r.lines, maxEntries)
   const entries = parsed.entries
-  if (r.exit === 'stopped') return { entries, type, unsafe: `more than ${maxEntries} entries` }
+  if (stopped) return { entries, type, unsafe: `more than ${maxEntries} entries` }
   if (r.exit === 'threw') {
     const prompt = r.lines.some((l) => l.startsWith('Enter password'))
     return { entries, type, unsafe: prompt ? 'encrypted headers' : '7-Zip stopped on data it cannot read' }
@@ -396,6 +415,7 @@ export function listArchive(sz: SevenZip, data: Buffer, kind: ArchiveKind, maxEn
     const entries = listed.entries.map(toListed)
     return listed.unsafe === undefined ? { entries } : { entries, unsafe: listed.unsafe }
   } catch (e) {
+    if (e instanceof ReadersNeeded) throw e
     return { entries: [], unsafe: `the archive reader failed: ${String(e)}` }
   }
 }
@@ -420,6 +440,7 @@ export function extractEntry(sz: SevenZip, data: Buffer, kind: ArchiveKind, path
   try {
     return extract(sz, data, kind, path, maxBytes)
   } catch (e) {
+    if (e instanceof ReadersNeeded) throw e
     return `the archive reader failed: ${String(e)}`
   }
 }
