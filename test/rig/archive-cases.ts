@@ -116,6 +116,7 @@ function build(): ArchiveCase[] {
   const rar4 = tools.rar4FakeExe()
   add('rar4', 'rspamd\'s f.rar holding fake.exe', rar4, holds(['fake.exe']))
   add('rar4', 'the same renamed fake.pdf', tools.renameInRar4(rar4, 'fake.exe', 'fake.pdf'))
+  add('rar4', 'stored, written by the rig, holding invoice.exe in a folder', tools.rar4Stored({ 'docs\\invoice.exe': PROGRAM, 'docs\\report.pdf': '%PDF-1.4' }), holds(['docs/invoice.exe']))
   const stored = tools.rar5('stored')
   add('rar5', 'stored, helloworld.txt renamed helloworld.exe', tools.renameInRar5(stored, 'helloworld.txt', 'helloworld.exe'), holds(['helloworld.exe']))
   add('rar5', 'stored, helloworld.txt', stored)
@@ -182,6 +183,7 @@ function build(): ArchiveCase[] {
   add('tar', 'a nested zip over max_nested_bytes', tools.tar({ 'big.zip': big }, 'ustar'), overCap)
   add('gzip', 'a zip over max_nested_bytes gzipped', tools.gzip('big.zip', big), overCap)
   add('cab', 'a nested zip over max_nested_bytes', tools.cab({ 'big.zip': big }), overCap)
+  add('rar4', 'a nested zip over max_nested_bytes (written by the rig)', tools.rar4Stored({ 'big.zip': big }), overCap)
 
   // Truncated archives, holding innocent names only
   const plain = tree('report.pdf', 93)
@@ -205,6 +207,7 @@ function build(): ArchiveCase[] {
   add('tar', '5000 entries', tools.tar(many, 'ustar'), overEntries)
   add('gzip', '5000 entries in a .tar.gz', tools.tarGz(many, 'ustar'), overEntries)
   add('cab', '5000 entries', tools.cab(many), overEntries)
+  add('rar4', '5000 entries (written by the rig)', tools.rar4Stored(many), overEntries)
 
   // Encrypted headers: no name can be read. Last: 7-Zip stops on them by
   // throwing, and the reader is then loaded again.

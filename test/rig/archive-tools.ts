@@ -326,3 +326,42 @@ export function renameInRar4(archive: Buffer, from: string, to: string): Buffer 
     copy.writeUInt16LE(zlib.crc32(copy.subarray(h.start + 2, h.end)) & 0xffff, h.start)
   })
 }
+
+/**
+ * A RAR 4 archive of stored files, written here from the format's technote
+ * (rar itself is not free software, and no public suite has a RAR with
+ * thousands of entries or a large nested archive): marker, main header, one
+ * file header per file (method 0x30, store) followed by its bytes, end of
+ * archive. HEAD_CRC is the low 16 bits of the CRC32 of the header after it.
+ */
+export function rar4Stored(tree: Tree): Buffer {
+  const block = (type: number, flags: number, body: Buffer, trailing = Buffer.alloc(0)): Buffer => {
+    const head = Buffer.alloc(7)
+    head.writeUInt8(type, 2)
+    head.writeUInt16LE(flags, 3)
+    head.writeUInt16LE(7 + body.length, 5)
+    const header = Buffer.concat([head, body])
+    header.writeUInt16LE(zlib.crc32(header.subarray(2)) & 0xffff, 0)
+    return Buffer.concat([header, trailing])
+  }
+  const parts: Buffer[] = [RAR4_SIGNATURE, block(0x73, 0, Buffer.alloc(6))]
+  for (const [name, content] of Object.entries(tree)) {
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content)
+    const rawName = Buffer.from(name, 'latin1')
+    const body = Buffer.alloc(25 + rawName.length)
+    body.writeUInt32LE(data.length, 0) // PACK_SIZE
+    body.writeUInt32LE(data.length, 4) // UNP_SIZE
+    body.writeUInt8(2, 8) // HOST_OS: Windows
+    body.writeUInt32LE(zlib.crc32(data), 9) // FILE_CRC
+    body.writeUInt32LE(0x5b7c6000, 13) // FTIME, a DOS date in 2025
+    body.writeUInt8(20, 17) // UNP_VER
+    body.writeUInt8(0x30, 18) // METHOD: store
+    body.writeUInt16LE(rawName.length, 19)
+    body.writeUInt32LE(0x20, 21) // ATTR: archive
+    rawName.copy(body, 25)
+    // LONG_BLOCK (0x8000): PACK_SIZE is the data after the header
+    parts.push(block(0x74, 0x8000, body, data))
+  }
+  parts.push(block(0x7b, 0x4000, Buffer.alloc(0)))
+  return Buffer.concat(parts)
+}
