@@ -335,7 +335,7 @@ export function renameInRar4(archive: Buffer, from: string, to: string): Buffer 
  * archive. HEAD_CRC is the low 16 bits of the CRC32 of the header after it.
  */
 export function rar4Stored(tree: Tree): Buffer {
-  const block = (type: number, flags: number, body: Buffer, trailing = Buffer.alloc(0)): Buffer => {
+  const block = (type: number, flags: number, body: Buffer, trailing: Buffer = Buffer.alloc(0)): Buffer => {
     const head = Buffer.alloc(7)
     head.writeUInt8(type, 2)
     head.writeUInt16LE(flags, 3)
