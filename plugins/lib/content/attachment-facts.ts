@@ -177,27 +177,23 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
     })
   }
   // One reading of a leaf part as an archive: decoded (into the shared
-  // buffer: inspect() is done with it before anything else decodes) only
-  // when its first bytes say zip. Too large to decode is unsafe, except for
-  // a disputed reading, which is judged by names alone.
+  // buffer: the readers are done with it before anything else decodes) only
+  // when its first bytes say archive, or when a file's last bytes hold a
+  // zip's end record (a zip behind a prefix, judged by the names in it). Too
+  // large to decode is unsafe, except for a disputed reading, which is
+  // judged by names alone.
   const readArchive = (reading: MimePart, disputed: boolean): void => {
     const label = reading.filenames[0] ?? `part ${reading.path || '1'}`
-    if (!mayBeArchive(raw, reading)) {
-      // a file whose zip starts further in: judged by the names in it
-      if (isFileLike(reading) && endsLikeZip(raw, reading)) findInside(label, reading)
-      return
-    }
+    const atStart = mayBeArchive(raw, reading)
+    if (!atStart && !(isFileLike(reading) && endsLikeZip(raw, reading))) return
     opts.deadline?.check(reading.bodyEnd - reading.bodyStart)
     const data = partBody(raw, reading, opts.maxArchiveBytes, scratchOf)
-    if (data) inspect(label, data, disputed)
+    if (!atStart) {
+      if (!data || data.indexOf(LOCAL_HEADER) < 0) return
+      const found = zipEntriesAnywhere(data, opts.limits, g.budget, opts.deadline)
+      if (found.names.length) g.archives.push({ attachment: label, entries: found.names, unsafe: undefined })
+    } else if (data) inspect(label, data, disputed)
     else if (!disputed) g.archives.push({ attachment: label, entries: [], unsafe: `larger than ${opts.maxArchiveBytes} bytes decoded` })
-  }
-  const findInside = (label: string, reading: MimePart): void => {
-    opts.deadline?.check(reading.bodyEnd - reading.bodyStart)
-    const data = partBody(raw, reading, opts.maxArchiveBytes, scratchOf)
-    if (!data || data.indexOf(LOCAL_HEADER) < 0) return
-    const found = zipEntriesAnywhere(data, opts.limits, g.budget, opts.deadline)
-    if (found.names.length) g.archives.push({ attachment: label, entries: found.names, unsafe: undefined })
   }
   for (const part of scan.parts) {
     opts.deadline?.tick()
@@ -234,8 +230,9 @@ function gather(g: Gathering, raw: Buffer, scan: MimeScan, nesting: number, dept
  */
 function readEveryWay(g: Gathering, raw: Buffer, scan: MimeScan, reached: (limit: ScanLimit) => void): void {
   const { opts } = g
+  if (scan.limit || g.limit) return
   const signs = [...scan.signs, ...scan.problems.map((p) => p.detail), ...bodySigns(raw, scan)]
-  if (!signs.length || scan.limit || g.limit) return
+  if (!signs.length) return
   g.signs.push(...signs.slice(0, 3))
   const read = readDisputed(raw, {
     limits: opts.limits,
