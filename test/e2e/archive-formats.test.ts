@@ -9,38 +9,23 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Haraka } from '../rig/haraka'
 import { TestDns } from '../rig/dns-server'
-import { SmtpClient } from '../rig/smtp-client'
-import { ArchiveCase, archiveCases } from '../rig/archive-cases'
+import { sendMail } from '../rig/smtp-client'
+import { archiveCasesOrMissing } from '../rig/archive-cases'
 
 const G1A = '550 5.7.0 mime_banned_file - Your message has been rejected because it contains a banned file attachment (G1A)'
 const CLIENT = '198.18.4.2'
 
-// Built when the file loads, so that each case is a test; a missing tool is
-// reported by the first test, naming its Debian package.
-let cases: ArchiveCase[] = []
-let missing: Error | undefined
-try {
-  cases = archiveCases()
-} catch (err) {
-  missing = err instanceof Error ? err : new Error(String(err))
-}
+const { cases, missing } = archiveCasesOrMissing()
 
 let dns: TestDns
 let h: Haraka
 
 /** The first line of the reply to the message's final dot. */
 async function dataLine(message: Buffer): Promise<string> {
-  const client = await SmtpClient.connect({ port: h.port, proxyFrom: CLIENT })
-  try {
-    await client.ehlo('client.test')
-    assert.equal((await client.send('MAIL FROM:<alice@sender.example>')).code, 250)
-    assert.equal((await client.send('RCPT TO:<bob@example.com>')).code, 250)
-    const end = await client.data(message)
-    await client.quit()
-    return end.lines[0] ?? '(no DATA reply)'
-  } finally {
-    client.close()
-  }
+  const res = await sendMail({ port: h.port, proxyFrom: CLIENT, helo: 'client.test', from: 'alice@sender.example', to: ['bob@example.com'], message })
+  assert.equal(res.mail.code, 250)
+  assert.equal(res.rcpts[0]?.code, 250)
+  return res.data?.lines[0] ?? '(no DATA reply)'
 }
 
 before(async () => {

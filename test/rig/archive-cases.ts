@@ -87,6 +87,19 @@ const UDF_ANCHOR_SECTOR = 256
 
 let cached: ArchiveCase[] | undefined
 
+/**
+ * The cases, or the error that stopped building them (a missing tool, named
+ * with its Debian package): built when a test file loads, so that each case
+ * is a test, and the error reported by a test of its own.
+ */
+export function archiveCasesOrMissing(): { cases: ArchiveCase[]; missing?: Error } {
+  try {
+    return { cases: archiveCases() }
+  } catch (err) {
+    return { cases: [], missing: err instanceof Error ? err : new Error(String(err)) }
+  }
+}
+
 /** Every case, built once per process (the tools take a few seconds in all). */
 export function archiveCases(): ArchiveCase[] {
   cached ??= build()

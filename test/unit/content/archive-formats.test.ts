@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ROOT } from '../../rig/haraka'
-import { ArchiveCase, archiveCases } from '../../rig/archive-cases'
+import { ArchiveCase, archiveCasesOrMissing } from '../../rig/archive-cases'
 import { attachmentCheck } from '../../../plugins/lib/checks/attachments'
 import { Verdict } from '../../../plugins/lib/codes/render'
 import { readSettings } from '../../../plugins/lib/config/settings'
@@ -24,15 +24,7 @@ const BANNED = parseBannedExtensions(fs.readFileSync(path.join(ROOT, 'config', '
   throw new Error(m)
 })
 
-// Built when the file loads, so that each case is a test; a missing tool is
-// reported by the first test, naming its Debian package.
-let cases: ArchiveCase[] = []
-let missing: Error | undefined
-try {
-  cases = archiveCases()
-} catch (err) {
-  missing = err instanceof Error ? err : new Error(String(err))
-}
+const { cases, missing } = archiveCasesOrMissing()
 
 let readers: ArchiveReaders
 before(async () => {

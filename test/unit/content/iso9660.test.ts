@@ -12,6 +12,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { isIso9660, listIso9660, type IsoEntry, type IsoListing } from '../../../plugins/lib/content/archive/iso9660'
 import { ScanDeadlineError } from '../../../plugins/lib/mime/deadline'
+import { mulberry32 } from '../../rig/prng'
 
 const SECTOR = 2048
 const MAX = 1000
@@ -537,18 +538,6 @@ describe('names as each system shows them', () => {
 
 // --------------------------------------------------------------- damaged images
 
-/** A seeded generator (mulberry32), so that a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('damaged real images: no throw, no hang, bounded entries', () => {
   const DEEP: Files = { ...FILES, 'a/b/c/d/e/f/g/h/i/j/k.exe': 'MZ', [`${'l'.repeat(240)}.exe`]: 'MZ' }
 
@@ -575,7 +564,7 @@ describe('damaged real images: no throw, no hang, bounded entries', () => {
     let last = 20
     for (const e of listed(data).entries) if (e.dir) last = Math.max(last, (e.offset + e.size) / SECTOR)
     const targets = Array.from({ length: last - 16 }, (_, i) => 16 + i)
-    const next = random(17)
+    const next = mulberry32(17)
     let unsafe = 0
     const start = process.hrtime.bigint()
     for (let i = 0; i < 2000; i++) {
@@ -592,7 +581,7 @@ describe('damaged real images: no throw, no hang, bounded entries', () => {
   })
 
   test('2000 seeded images of random records under a valid descriptor', { timeout: 120_000 }, () => {
-    const next = random(42)
+    const next = mulberry32(42)
     for (let i = 0; i < 2000; i++) {
       const img = new Img(28).primary(20, 4 * SECTOR)
       for (let at = 20 * SECTOR; at < 28 * SECTOR; at++) img.buf[at] = next() < 0.3 ? Math.floor(next() * 256) : Math.floor(next() * 30)
