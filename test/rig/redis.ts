@@ -64,19 +64,77 @@ function encode(args: string[]): Buffer {
   return Buffer.from(parts.join(''))
 }
 
+/**
+ * n different free loopback ports, for a set of servers started together
+ * (two quick probes can be handed the same port).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort(HOST))
+  return [...ports]
+}
+
+/**
+ * Sends one command to the redis-server (or sentinel) at host:port on a fresh
+ * connection and returns the decoded reply: status and bulk replies as
+ * strings, integers as numbers, nil as null, arrays as arrays. An error reply
+ * rejects.
+ */
+export function redisCommand(port: number, args: string[], host = HOST): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0)
+    let done = false
+    const finish = (err: Error | null, value?: Reply): void => {
+      if (done) return
+      done = true
+      sock.destroy()
+      if (err) reject(err)
+      else resolve(value ?? null)
+    }
+    const sock = net.connect({ host, port }, () => sock.write(encode(args)))
+    sock.setTimeout(COMMAND_TIMEOUT_MS, () =>
+      finish(new Error(`redis ${host}:${port}: no reply to ${args[0]} in ${COMMAND_TIMEOUT_MS} ms`)),
+    )
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d])
+      let r: ReturnType<typeof parse>
+      try {
+        r = parse(buf, 0)
+      } catch (err) {
+        finish(err as Error)
+        return
+      }
+      if (!r) return
+      if (r.value instanceof RedisError) finish(new Error(`redis ${args[0]}: ${r.value.message}`))
+      else finish(null, r.value)
+    })
+    sock.on('end', () => finish(new Error(`redis ${host}:${port}: closed without a reply to ${args[0]}`)))
+    sock.on('error', (err) => finish(err))
+  })
+}
+
 export class Redis extends RigServer {
   readonly host = HOST
   readonly port: number
 
-  private constructor(dir: string, port: number) {
+  private constructor(
+    dir: string,
+    port: number,
+    private readonly extraArgs: string[],
+  ) {
     super(dir)
     this.port = port
   }
 
-  static async start(opts: { port?: number } = {}): Promise<Redis> {
+  /**
+   * `args` are more server arguments, after the rig's own (a later argument
+   * wins): e.g. `['--replicaof', '127.0.0.1', '7000']` or the cluster
+   * settings. A relative file name in them is inside the server's temp dir.
+   */
+  static async start(opts: { port?: number; args?: string[] } = {}): Promise<Redis> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rig-redis-'))
     try {
-      const redis = new Redis(dir, opts.port ?? (await freePort(HOST)))
+      const redis = new Redis(dir, opts.port ?? (await freePort(HOST)), opts.args ?? [])
       await redis.launch()
       return redis
     } catch (err) {
@@ -97,6 +155,7 @@ export class Redis extends RigServer {
       // Log to stdout, kept in memory for failure messages.
       '--logfile', '',
       '--loglevel', 'warning',
+      ...this.extraArgs,
     ]
     await this.spawnAndWait('redis-server', REDIS_BIN, args)
   }
@@ -109,41 +168,8 @@ export class Redis extends RigServer {
     }
   }
 
-  /**
-   * Sends one command on a fresh connection and returns the decoded reply:
-   * status and bulk replies as strings, integers as numbers, nil as null,
-   * arrays as arrays. An error reply rejects.
-   */
+  /** One command on a fresh connection: see redisCommand(). */
   command(...args: string[]): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      let buf = Buffer.alloc(0)
-      let done = false
-      const finish = (err: Error | null, value?: Reply): void => {
-        if (done) return
-        done = true
-        sock.destroy()
-        if (err) reject(err)
-        else resolve(value ?? null)
-      }
-      const sock = net.connect({ host: this.host, port: this.port }, () => sock.write(encode(args)))
-      sock.setTimeout(COMMAND_TIMEOUT_MS, () =>
-        finish(new Error(`redis ${this.host}:${this.port}: no reply to ${args[0]} in ${COMMAND_TIMEOUT_MS} ms`)),
-      )
-      sock.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d])
-        let r: ReturnType<typeof parse>
-        try {
-          r = parse(buf, 0)
-        } catch (err) {
-          finish(err as Error)
-          return
-        }
-        if (!r) return
-        if (r.value instanceof RedisError) finish(new Error(`redis ${args[0]}: ${r.value.message}`))
-        else finish(null, r.value)
-      })
-      sock.on('end', () => finish(new Error(`redis ${this.host}:${this.port}: closed without a reply to ${args[0]}`)))
-      sock.on('error', (err) => finish(err))
-    })
+    return redisCommand(this.port, args, this.host)
   }
 }
