@@ -18,17 +18,16 @@ export { hook_capabilities as support_codes_capabilities } from './lib/haraka/ho
 
 const FILE = 'support-codes-connect.ini'
 const NOTE = 'support_codes_connect'
-/** Lifetime of a concurrency count that nothing touches any more. */
-const CONCURRENCY_TTL = 3600
-
 /** A Haraka instance of this plugin: its settings are read in register(). */
 type ConnectPlugin = PluginWith<PluginConfig<typeof FILE>>
 const configOf = (plugin: ConnectPlugin): PluginConfig<typeof FILE> => instanceOf(plugin)
 
 interface ConnState {
   skip?: string
-  /** The count after this connection was added, once the store answered. */
+  /** The count after this connection joined, once the store answered. */
   counted?: Promise<number | undefined>
+  /** This connection as a member of its client's count. */
+  member?: string
   store?: CounterStore
   key?: string
   ptrLookup?: Promise<Lookup<string>>
@@ -63,7 +62,8 @@ export const hook_connect_init = hook('connect_init', function (this: ConnectPlu
   const store = config.store()
   st.store = store
   st.key = concurrencyKey(connection.remote.ip, shared.store.ipv6_prefix)
-  st.counted = store.gauge(st.key, 1, CONCURRENCY_TTL).catch((err: unknown) => {
+  st.member = connection.uuid
+  st.counted = store.join(st.key, st.member).catch((err: unknown) => {
     connection.logdebug(this, `concurrency not counted: ${String(err)}`)
     return undefined
   })
@@ -111,15 +111,15 @@ export const hook_mail = hook('mail', async function (this: ConnectPlugin, conne
 })
 
 // Every way a connection ends (QUIT, reset, timeout, another plugin's
-// DENYDISCONNECT) runs Haraka's disconnect hooks; the count goes back down
-// here, once, and only if it went up.
-export const hook_disconnect = hook('disconnect', async function (this: ConnectPlugin, connection: Connection) {
+// DENYDISCONNECT) runs Haraka's disconnect hooks; the connection leaves its
+// count here, not waited for. Leaving is idempotent, so it is sent even when
+// the join failed at the client (a join that timed out may still have
+// landed), and it follows the join on the same Redis connection.
+export const hook_disconnect = hook('disconnect', function (this: ConnectPlugin, connection: Connection) {
   const st = state(connection)
-  if (!st?.counted || !st.store || !st.key) return undefined
-  const counted = await st.counted
+  if (!st?.counted || !st.store || !st.key || !st.member) return undefined
   st.counted = undefined
-  if (counted === undefined) return undefined
-  await st.store.gauge(st.key, -1, CONCURRENCY_TTL).catch((err: unknown) => {
+  st.store.leave(st.key, st.member).catch((err: unknown) => {
     connection.logdebug(this, `concurrency not uncounted: ${String(err)}`)
   })
   return undefined

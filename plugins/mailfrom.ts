@@ -41,15 +41,16 @@ export const hook_mail = hook('mail', async function (this: MailfromPlugin, conn
   return applyRun(run, { plugin: this, connection, results: txn.results, phase: 'mailfrom', hook: 'mail', tagAll: shared.main.tag_all })
 })
 
-// Counted when the message is accepted (the queue said OK), not per attempt.
-export const hook_queue_ok = hook('queue_ok', async function (this: MailfromPlugin, connection: Connection) {
+// Counted when the message is accepted (the queue said OK), not per attempt;
+// not waited for: the rcpt plugin's counts of the same message go out with it.
+export const hook_queue_ok = hook('queue_ok', function (this: MailfromPlugin, connection: Connection) {
   const txn = connection.transaction
   const config = configOf(this)
   const { own } = config
   if (!txn || own.sender_rate.limit <= 0 || skipReason(connection, config.allow)) return undefined
   const from = txn.mail_from
   if (!from || from.isNull()) return undefined
-  await countOne(config.store(), senderKey(from.address), own.sender_rate.period).catch((err: unknown) => {
+  void countOne(config.store(), senderKey(from.address), own.sender_rate.period).catch((err: unknown) => {
     connection.logdebug(this, `sender_rate not counted: ${String(err)}`)
   })
   return undefined

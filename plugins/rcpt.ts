@@ -171,6 +171,19 @@ export const hook_rcpt = hook('rcpt', async function (this: RcptPlugin, connecti
   const d = self.current()
   const store = config.store()
   tst.session ??= new Session({ monitor: shared.main.monitor, rcpt: { own, lists: d }, counters: processOf(this).counters })
+  // The counters this recipient's checks read are asked for at once, so
+  // that they go to the store together (one MGET per hash slot) instead of
+  // one round trip per check.
+  const reads = new Map<string, Promise<number | undefined>>()
+  const recent = (key: string, period: number): Promise<number | undefined> => {
+    let r = reads.get(key)
+    if (!r) reads.set(key, (r = recentCount(store, key, period).catch(() => undefined)))
+    return r
+  }
+  if (own.new_ip.limit > 0) {
+    for (const key of [keys.ipAccepted, keys.ipRcptOk, keys.ipRcptRefused]) void recent(key(cst.ip, cst.prefix), own.new_ip.period)
+  }
+  if (own.mailbox_rate.limit > 0) void recent(keys.mailbox(rcpt.address), own.mailbox_rate.period)
   const run = await tst.session.rcpt({
     ip: cst.ip,
     ipv6Prefix: cst.prefix,
@@ -182,7 +195,7 @@ export const hook_rcpt = hook('rcpt', async function (this: RcptPlugin, connecti
       const firstSeen = await cst.firstSeen
       return firstSeen === undefined ? undefined : (Date.now() - firstSeen) / 1000
     },
-    recent: (key, period) => recentCount(store, key, period).catch(() => undefined),
+    recent,
     senderMx: tst.senderMx,
     callout: calloutVia(store, own, d, config.dns(), d.callout, cst.client),
   })
@@ -194,26 +207,28 @@ export const hook_rcpt = hook('rcpt', async function (this: RcptPlugin, connecti
 })
 
 // Recipients accepted and refused (by any plugin) per client IP, for the
-// "untrusted" part of G28.
-export const hook_rcpt_ok = hook('rcpt_ok', async function (this: RcptPlugin, connection: Connection) {
+// "untrusted" part of G28. Counting is not waited for: nothing in this
+// session depends on it, and a later read of the same key goes to the same
+// Redis connection after it.
+export const hook_rcpt_ok = hook('rcpt_ok', function (this: RcptPlugin, connection: Connection) {
   const cst = connState(connection)
   const { config } = instanceOf(this)
   if (!cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
-  await countOne(config.store(), keys.ipRcptOk(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
+  void countOne(config.store(), keys.ipRcptOk(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
-export const hook_deny = hook('deny', async function (this: RcptPlugin, connection: Connection, params: unknown[]) {
+export const hook_deny = hook('deny', function (this: RcptPlugin, connection: Connection, params: unknown[]) {
   const cst = connState(connection)
   const { config } = instanceOf(this)
   if (params?.[5] !== 'rcpt' || !cst || cst.skip || config.own.new_ip.limit <= 0) return undefined
-  await countOne(config.store(), keys.ipRcptRefused(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
+  void countOne(config.store(), keys.ipRcptRefused(cst.ip, cst.prefix), config.own.new_ip.period).catch(() => undefined)
   return undefined
 })
 
 // Accepted messages are counted when the queue takes them: per client IP
-// (G28) and per recipient mailbox (G30).
-export const hook_queue_ok = hook('queue_ok', async function (this: RcptPlugin, connection: Connection) {
+// (G28) and per recipient mailbox (G30), together and not waited for.
+export const hook_queue_ok = hook('queue_ok', function (this: RcptPlugin, connection: Connection) {
   const cst = connState(connection)
   const txn = connection.transaction
   const { config } = instanceOf(this)
@@ -225,7 +240,7 @@ export const hook_queue_ok = hook('queue_ok', async function (this: RcptPlugin, 
   if (own.mailbox_rate.limit > 0) {
     for (const r of txn.rcpt_to) work.push(countOne(store, keys.mailbox(r.address), own.mailbox_rate.period))
   }
-  await Promise.all(work.map((p) => p.catch(() => undefined)))
+  for (const p of work) p.catch(() => undefined)
   return undefined
 })
 

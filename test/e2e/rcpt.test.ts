@@ -183,7 +183,7 @@ describe('G28: new or untrusted IPs', () => {
     await redis.command('FLUSHALL')
     const ip = '198.18.2.3'
     const longAgo = String(Date.now() - 10 * 86400_000)
-    await redis.command('SET', `sc:ip:first:${ip}`, longAgo)
+    await redis.command('SET', `sc:ip:{${ip}}:first`, longAgo)
     const h = await node({
       'support-codes.ini': '[store]\nbackend=redis\n',
       'redis.ini': `[server]\nhost=127.0.0.1\nport=${redis.port}\n`,

@@ -6,7 +6,7 @@ import { CounterStore } from '../../plugins/lib/store/types'
 
 export function storeContract(name: string, make: () => Promise<CounterStore>): void {
   describe(`${name} store`, () => {
-    test('incr, decr never below zero, get, setIfAbsent, gauge', async () => {
+    test('incr, decr never below zero, get, setIfAbsent, join and leave', async () => {
       const s = await make()
       try {
         assert.equal(await s.incr('k1', 1, 60), 1)
@@ -22,11 +22,16 @@ export function storeContract(name: string, make: () => Promise<CounterStore>): 
         assert.equal(await s.fetch('cached'), 'valid')
         await s.put('cached', 'unknown', 60)
         assert.equal(await s.fetch('cached'), 'unknown')
-        assert.equal(await s.gauge('g', 1, 60), 1)
-        assert.equal(await s.gauge('g', 1, 60), 2)
-        assert.equal(await s.gauge('g', -1, 60), 1)
-        assert.equal(await s.gauge('g', -1, 60), 0)
-        assert.equal(await s.gauge('g', -1, 60), 0, 'never below zero')
+        assert.equal(await s.join('g', 'c1'), 1)
+        assert.equal(await s.join('g', 'c2'), 2)
+        assert.equal(await s.join('g', 'c1'), 2, 'a member joining again counts once')
+        await s.leave('g', 'c1')
+        assert.equal(await s.join('g', 'c3'), 2)
+        await s.leave('g', 'c2')
+        await s.leave('g', 'c3')
+        await s.leave('g', 'c3')
+        await s.leave('never', 'joined')
+        assert.equal(await s.join('g', 'c4'), 1, 'leaving twice takes nothing more')
       } finally {
         await s.close()
       }

@@ -28,7 +28,7 @@ export const SCHEMA = {
     dns: { servers: list(), timeout: num(5, 0.1, 60), cache_ttl: int(60, 0, 86400), max_lookups: int(30, 1, 1000) },
     store: {
       backend: oneOf('memory', 'memory', 'redis'), timeout: num(0.5, 0.01, 10), ipv6_prefix: int(64, 32, 128),
-      max_keys: int(1000000, 1000),
+      max_keys: int(1000000, 1000), heartbeat: int(30, 2, 3600),
     },
   },
   'support-codes-connect.ini': {

@@ -33,7 +33,10 @@ export function counterFor(key: string, ip: string, counters: Counters): number 
   if (key === keys.ipRcptOk(ip)) return counters.ip_rcpt_ok
   if (key === keys.ipRcptRefused(ip)) return counters.ip_rcpt_refused
   if (key.startsWith('sc:rate:sender:')) return counters.sender
-  if (key.startsWith('sc:rate:rcpt:')) return counters[`mailbox:${key.slice('sc:rate:rcpt:'.length)}`] ?? counters.mailbox
+  if (key.startsWith('sc:rate:rcpt:')) {
+    const named = Object.keys(counters).find((n) => n.startsWith('mailbox:') && keys.mailbox(n.slice('mailbox:'.length)) === key)
+    return named ? counters[named] : counters.mailbox
+  }
   return undefined
 }
 
@@ -45,7 +48,8 @@ export function readOnly(store: Pick<CounterStore, 'backend' | 'get' | 'fetch' |
     fetch: (k) => store.fetch(k),
     incr: async () => 0,
     decr: async () => 0,
-    gauge: async () => 0,
+    join: async () => 0,
+    leave: async () => undefined,
     setIfAbsent: async (k, value) => (await store.fetch(k)) ?? value,
     put: async () => undefined,
     close: () => store.close(),

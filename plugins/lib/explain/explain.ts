@@ -114,7 +114,7 @@ export async function explain(input: ExplainInput): Promise<Explanation> {
   const open = (): Promise<CounterStore> => {
     opening ??= (async () => {
       if (shared.store.backend !== 'redis') return (base = new MemoryStore())
-      const redis = new RedisStore(cfg.data.redis, Math.round(shared.store.timeout * 1000), { logwarn: (m) => notes.push(m), loginfo: () => undefined }, failOpen)
+      const redis = new RedisStore(cfg.data.redis, Math.round(shared.store.timeout * 1000), shared.store.heartbeat, { logwarn: (m: string) => notes.push(m), loginfo: () => undefined }, failOpen)
       base = redis
       if (!(await redis.ready(2000))) notes.push('store: redis did not answer within 2 s; the counter checks see nothing')
       return redis

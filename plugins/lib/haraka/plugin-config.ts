@@ -8,8 +8,7 @@ import { netList, NetList } from '../config/netlist'
 import { PACKAGE_ROOT } from '../config/paths'
 import { FileName, SHARED_FILE, SettingsOf } from '../config/schema'
 import { readSettings } from '../config/settings'
-import { CounterStore, redisEndpoint } from '../store'
-import { RedisEndpoint } from '../store/redis'
+import { CounterStore, RedisTarget, redisTarget } from '../store'
 import { Dns } from '../dns/resolver'
 import { MailauthResolver } from '../dns/mailauth'
 
@@ -33,8 +32,8 @@ export class PluginConfig<F extends FileName> {
   private reload: () => void = () => undefined
   /** config/me, read at (re)load: reading it per message costs a file check each time. */
   private me = 'localhost'
-  /** redis.ini [server], used when [store] backend=redis. */
-  redis!: RedisEndpoint
+  /** redis.ini's [cluster], [sentinel] or [server], used when [store] backend=redis. */
+  redis!: RedisTarget
   /** store() and dns() for the settings loaded last; load() clears them. */
   private storeNow?: CounterStore
   private dnsNow?: Dns
@@ -86,7 +85,7 @@ export class PluginConfig<F extends FileName> {
     }
     const me = this.plugin.config.get('me', watch)
     this.me = typeof me === 'string' && me.trim() ? me.trim() : 'localhost'
-    this.redis = redisEndpoint(cfg.get('redis.ini', 'ini', watch) as Record<string, Record<string, unknown>>)
+    this.redis = redisTarget(cfg.get('redis.ini', 'ini', watch) as Record<string, Record<string, unknown>>, (m) => reportOnce(this.plugin, m))
     this.shared = shared.settings
     this.own = own.settings
     this.extra = own.extra
@@ -121,9 +120,9 @@ export class PluginConfig<F extends FileName> {
   store(): CounterStore {
     // Asked several times per message: looked up again only after a (re)load.
     if (!this.storeNow) {
-      const { backend, timeout, max_keys } = this.shared.store
+      const { backend, timeout, max_keys, heartbeat } = this.shared.store
       const log = { logwarn: (m: string) => this.plugin.logwarn(m), loginfo: (m: string) => this.plugin.loginfo(m) }
-      this.storeNow = processOf(this.plugin).stores.get(backend, this.redis, timeout, log, max_keys)
+      this.storeNow = processOf(this.plugin).stores.get(backend, this.redis, timeout, log, max_keys, heartbeat)
     }
     return this.storeNow
   }

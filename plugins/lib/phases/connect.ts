@@ -7,6 +7,7 @@ import { Dns, Lookup } from '../dns/resolver'
 import { clientKey } from '../config/netlist'
 import { SettingsOf } from '../config/schema'
 import { PhaseRun } from './run'
+import { tag } from '../store/keys'
 
 export type ConnectSettings = SettingsOf<'support-codes-connect.ini'>
 
@@ -23,7 +24,7 @@ export function canonicalIp(ip: string): string {
 
 /** G2's counter: per client IP, an IPv6 client per network of [store] ipv6_prefix bits. */
 export function concurrencyKey(ip: string, ipv6Prefix: number): string {
-  return `sc:conc:${clientKey(ip, ipv6Prefix)}`
+  return `sc:conc:${tag(clientKey(ip, ipv6Prefix))}`
 }
 
 /** The PTR facts G1F needs: the lookup and, with fcrdns, whether a name resolves back. */

@@ -4,12 +4,13 @@ import { nullSender } from '../checks/null-sender'
 import { senderRate } from '../checks/sender-rate'
 import { SettingsOf } from '../config/schema'
 import { PhaseRun } from './run'
+import { tag } from '../store/keys'
 
 export type MailfromSettings = SettingsOf<'support-codes-mailfrom.ini'>
 
-/** The rate key of a sender mailbox: the address, case-folded. */
+/** The rate key of a sender mailbox: the address, case-folded, as its hash tag (store/keys.ts). */
 export function senderKey(address: string): string {
-  return `sc:rate:sender:${address.toLowerCase()}`
+  return `sc:rate:sender:${tag(address.toLowerCase())}`
 }
 
 export interface MailfromFacts {

@@ -17,6 +17,7 @@ import { recipientCheck } from '../checks/recipients'
 import { Verdict } from '../codes/render'
 import { senderBlockCheck } from '../checks/sender-blocks'
 import { CounterStore } from '../store/types'
+import { tag } from '../store/keys'
 import { RcptLists, RcptSettings } from './rcpt-lists'
 import { PhaseRun } from './run'
 
@@ -28,14 +29,16 @@ export const DEFAULT_IPV6_PREFIX = 64
 
 /**
  * Counter keys (rate-window prefixes) of the rcpt checks. G28 counts per
- * client: an IPv6 client per network of ipv6Prefix bits (config/netlist.ts clientKey).
+ * client: an IPv6 client per network of ipv6Prefix bits (config/netlist.ts
+ * clientKey). A client's G28 counters share one hash tag, so that they are
+ * read together in one call, on one node of a cluster (store/keys.ts).
  */
 export const keys = {
-  firstSeen: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:first:${clientKey(ip, ipv6Prefix)}`,
-  ipAccepted: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:rate:ip:${clientKey(ip, ipv6Prefix)}`,
-  ipRcptOk: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:rate:ip-rcpt-ok:${clientKey(ip, ipv6Prefix)}`,
-  ipRcptRefused: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:rate:ip-rcpt-refused:${clientKey(ip, ipv6Prefix)}`,
-  mailbox: (address: string): string => `sc:rate:rcpt:${address.toLowerCase()}`,
+  firstSeen: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:${tag(clientKey(ip, ipv6Prefix))}:first`,
+  ipAccepted: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:${tag(clientKey(ip, ipv6Prefix))}:accepted`,
+  ipRcptOk: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:${tag(clientKey(ip, ipv6Prefix))}:rcpt-ok`,
+  ipRcptRefused: (ip: string, ipv6Prefix = DEFAULT_IPV6_PREFIX): string => `sc:ip:${tag(clientKey(ip, ipv6Prefix))}:rcpt-refused`,
+  mailbox: (address: string): string => `sc:rate:rcpt:${tag(address.toLowerCase())}`,
 }
 
 /** Every zone's answer for the client IP, in [dnsbl] zones order. */

@@ -4,29 +4,14 @@
 // May import: codes.
 import { CodeCounters } from '../codes/counters'
 import { MemoryStore } from './memory'
-import { RedisEndpoint, RedisStore } from './redis'
+import { RedisStore } from './redis'
+import { RedisTarget } from './redis-target'
 import { CounterStore, StoreLogger } from './types'
 
 export type { CounterStore } from './types'
 export { StoreUnavailable } from './types'
-
-/**
- * redis.ini as haraka-plugin-redis reads it: [server] host, port (or path /
- * socket for a unix socket), database; [opts] database, username, password.
- */
-export function redisEndpoint(ini: Record<string, Record<string, unknown> | undefined> | undefined): RedisEndpoint {
-  const server = { ...(ini?.opts ?? {}), ...(ini?.server ?? {}) } as Record<string, unknown>
-  const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v))
-  const num = (v: unknown): number | undefined => (str(v) === undefined || !Number.isFinite(Number(v)) ? undefined : Number(v))
-  return {
-    host: str(server.host ?? server.ip),
-    port: num(server.port),
-    path: str(server.path ?? server.socket),
-    database: num(server.database ?? server.db),
-    username: str(server.username),
-    password: str(server.password),
-  }
-}
+export { redisTarget, describeTarget } from './redis-target'
+export type { RedisTarget } from './redis-target'
 
 /**
  * The counter store of a Haraka process, shared by the four plugins (one
@@ -40,12 +25,13 @@ export class StoreRegistry {
   /** @param counters where the Redis store counts what it let through (the process's counters). */
   constructor(private readonly counters: CodeCounters) {}
 
-  /** maxKeys: [store] max_keys, the memory backend's cap. */
-  get(backend: 'memory' | 'redis', endpoint: RedisEndpoint, timeoutSec: number, log: StoreLogger, maxKeys?: number): CounterStore {
-    const signature = JSON.stringify([backend, backend === 'redis' ? endpoint : null, timeoutSec, backend === 'memory' ? maxKeys ?? null : null])
+  /** maxKeys: [store] max_keys, the memory backend's cap; heartbeatSec: [store] heartbeat, the Redis backend's member lifetime. */
+  get(backend: 'memory' | 'redis', target: RedisTarget, timeoutSec: number, log: StoreLogger, maxKeys?: number, heartbeatSec = 30): CounterStore {
+    const redis = backend === 'redis'
+    const signature = JSON.stringify([backend, redis ? target : null, timeoutSec, redis ? heartbeatSec : maxKeys ?? null])
     if (this.current?.signature === signature) return this.current.store
     const old = this.current?.store
-    const store = backend === 'redis' ? new RedisStore(endpoint, Math.round(timeoutSec * 1000), log, this.counters) : new MemoryStore(Date.now, maxKeys)
+    const store = redis ? new RedisStore(target, Math.round(timeoutSec * 1000), heartbeatSec, log, this.counters) : new MemoryStore(Date.now, maxKeys)
     this.current = { signature, store }
     // Operations already under way on the old store finish first.
     if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()

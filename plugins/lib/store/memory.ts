@@ -52,6 +52,11 @@ export class MemoryStore implements CounterStore {
   private readonly sweeper: NodeJS.Timeout
   private sweeping = false
   private closed = false
+  /**
+   * Connections open, by key: bounded by the connections the process holds,
+   * so outside max_keys and never evicted.
+   */
+  private readonly open = new Map<string, Set<string>>()
   /** Keys dropped to stay within maxKeys, since the start. */
   evicted = 0
 
@@ -158,8 +163,18 @@ export class MemoryStore implements CounterStore {
     return value
   }
 
-  async gauge(key: string, delta: number, ttlSec: number): Promise<number> {
-    return delta >= 0 ? this.incr(key, delta, ttlSec) : this.decr(key, -delta, ttlSec)
+  async join(key: string, member: string): Promise<number> {
+    let members = this.open.get(key)
+    if (!members) this.open.set(key, (members = new Set()))
+    members.add(member)
+    return members.size
+  }
+
+  async leave(key: string, member: string): Promise<void> {
+    const members = this.open.get(key)
+    if (!members) return
+    members.delete(member)
+    if (!members.size) this.open.delete(key)
   }
 
   async get(keys: string[]): Promise<number[]> {
@@ -186,5 +201,6 @@ export class MemoryStore implements CounterStore {
     this.closed = true
     clearInterval(this.sweeper)
     for (const map of this.shards) map.clear()
+    this.open.clear()
   }
 }

@@ -1,156 +1,131 @@
-// The shared store: one Redis for every worker and node of a cluster, so the
-// limits hold across all of them. Each operation is one round trip (a Lua
-// script or one command). When Redis is down or slow, operations fail within
-// `timeoutMs` instead of queueing, the caller lets the mail through, and the
-// client keeps reconnecting in the background.
-import { createHash, randomBytes } from 'node:crypto'
+// The shared store: one Redis, a Redis Cluster or a Sentinel set for every
+// worker and node of a fleet, so the limits hold across all of them. Each
+// operation is one command (a script or one plain command) on keys of one
+// hash slot. When Redis is down or slow, operations fail within `timeoutMs`
+// instead of queueing, the caller lets the mail through, the log says so
+// once per outage, and the client keeps reconnecting in the background.
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { createClient } from '@redis/client'
 import { CodeCounters } from '../codes/counters'
+import { slotGroup } from './keys'
+import { openLink, RedisLink, Reply } from './redis-link'
+import { DECR, INCR, JOIN, RENEW, Script, SET_IF_ABSENT } from './redis-scripts'
+import { describeTarget, RedisTarget } from './redis-target'
 import { CounterStore, StoreLogger, StoreUnavailable } from './types'
 
-// KEYS[1] key, ARGV[1] amount, ARGV[2] lifetime in seconds.
-const INCR = `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return v`
-// Never below zero: a Redis restarted while connections were open must not
-// leave negative counts behind.
-const DECR = `local v = redis.call('DECRBY', KEYS[1], ARGV[1])
-if v <= 0 then redis.call('DEL', KEYS[1]) return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return v`
-const SET_IF_ABSENT = `local v = redis.call('GET', KEYS[1])
-if v then redis.call('EXPIRE', KEYS[1], ARGV[2]) return v end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return ARGV[1]`
+/** Members renewed per RENEW call at most (a client with more open connections takes several). */
+const RENEW_BATCH = 500
+/** An outage is over at the first success this long after its last failure (a cluster with one master down fails some commands and not others). */
+const QUIET_MS = 1000
 
-// A gauge is a hash of per-process counts. KEYS[1] the hash, ARGV[1] this
-// process, ARGV[2] delta, ARGV[3] lifetime, ARGV[4] the heartbeat key prefix.
-// Counts of processes whose heartbeat has lapsed (a node that died with
-// connections open) are dropped here, so they never hold a client back for
-// longer than a heartbeat lifetime.
-const GAUGE = `local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
-local all = redis.call('HGETALL', KEYS[1])
-local total = 0
-for i = 1, #all, 2 do
-  local f, v = all[i], tonumber(all[i + 1])
-  if v <= 0 then redis.call('HDEL', KEYS[1], f)
-  elseif f ~= ARGV[1] and redis.call('EXISTS', ARGV[4] .. f) == 0 then redis.call('HDEL', KEYS[1], f)
-  else total = total + v end
-end
-if redis.call('HLEN', KEYS[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return total`
-
-const HEARTBEAT_PREFIX = 'sc:alive:'
-const HEARTBEAT_TTL = 30
-const HEARTBEAT_EVERY_MS = 10_000
-
-const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex')
-const SHA: Record<string, string> = { [INCR]: sha1(INCR), [DECR]: sha1(DECR), [SET_IF_ABSENT]: sha1(SET_IF_ABSENT), [GAUGE]: sha1(GAUGE) }
-
-export interface RedisEndpoint {
-  host?: string
-  port?: number
-  /** Unix socket path; wins over host and port. */
-  path?: string
-  database?: number
-  username?: string
-  password?: string
+interface Pending {
+  keys: string[]
+  resolve: (values: number[]) => void
+  reject: (err: unknown) => void
 }
 
 export class RedisStore implements CounterStore {
   readonly backend = 'redis'
-  private readonly client: ReturnType<typeof createClient>
+  private readonly link: RedisLink
+  private readonly where: string
   private down = false
+  private lastFailure = 0
   /** Commands that failed for want of Redis since it went down. */
   private missed = 0
   private closed = false
-  /** This process in gauges: host, pid and a random part. */
+  /** This process in connection members: host, pid and a random part. */
   readonly processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
-  private heartbeat: NodeJS.Timeout | undefined
+  /** The members this process has open, by set: renewed until they leave. */
+  private readonly open = new Map<string, Set<string>>()
+  private renewer: NodeJS.Timeout | undefined
+  /** Reads asked for in this turn of the event loop, sent together. */
+  private reads: Pending[] | undefined
+  private lastError = ''
 
   constructor(
-    readonly endpoint: RedisEndpoint,
+    readonly target: RedisTarget,
     private readonly timeoutMs: number,
+    /** Seconds a member lives unless renewed ([store] heartbeat). */
+    private readonly heartbeatSec: number,
     private readonly log: StoreLogger,
     /** Where the operations that let mail through for want of Redis are counted: the process's counters. */
     private readonly counters: CodeCounters,
   ) {
-    const where = endpoint.path ?? `${endpoint.host ?? '127.0.0.1'}:${endpoint.port ?? 6379}`
-    this.client = createClient({
-      socket: endpoint.path
-        ? { path: endpoint.path, connectTimeout: 2000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000) }
-        : {
-            host: endpoint.host ?? '127.0.0.1', port: endpoint.port ?? 6379, connectTimeout: 2000,
-            reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000),
-          },
-      database: endpoint.database,
-      username: endpoint.username,
-      password: endpoint.password,
-      // A command given while Redis is away fails at once rather than
-      // waiting in a queue: mail must not wait for Redis.
-      disableOfflineQueue: true,
+    this.where = describeTarget(target)
+    this.link = openLink(target)
+    this.link.onError((err) => {
+      this.lastError = err.message
+      // One Redis: a lost connection is an outage at once. A cluster or a
+      // Sentinel set says so through the commands that fail.
+      if (target.kind === 'server') this.failed(err.message)
     })
-    this.client.on('error', (err: Error) => this.markDown(`redis ${where}: ${err.message}`))
-    this.client.on('ready', () => {
-      if (this.down) {
-        this.log.loginfo(`redis ${where} is back; checks that count use it again (${this.missed} store operation(s) let mail through meanwhile) [fail-open store #${this.counters.failOpenCounts().store ?? 0}]`)
-      }
-      this.down = false
-      this.missed = 0
+    this.link.onReady(() => {
+      if (target.kind === 'server') this.recovered()
     })
-    this.client.connect().catch((err: Error) => this.markDown(`redis ${where}: ${err.message}`))
   }
 
   /** True once connected; false when timeoutMs passes first (a one-off reader waits for the connection; mail never does). */
   ready(timeoutMs: number): Promise<boolean> {
-    if (this.client.isReady) return Promise.resolve(true)
+    if (this.link.isReady) return Promise.resolve(true)
     return new Promise((resolve) => {
-      const on = (): void => {
+      const timer = setTimeout(() => resolve(this.link.isReady), timeoutMs)
+      this.link.onReady(() => {
         clearTimeout(timer)
         resolve(true)
-      }
-      const timer = setTimeout(() => {
-        this.client.off('ready', on)
-        resolve(false)
-      }, timeoutMs)
-      this.client.once('ready', on)
+      })
     })
   }
 
-  private markDown(message: string): void {
+  private failed(why: string): void {
+    this.lastFailure = Date.now()
     if (this.down || this.closed) return
     this.down = true
-    this.log.logwarn(`${message}; checks that need the store let mail through until it is back`)
+    this.log.logwarn(`${this.where}: ${why}; checks that need the store let mail through until it is back`)
+  }
+
+  private recovered(): void {
+    if (!this.down || this.closed) return
+    this.down = false
+    this.log.loginfo(`${this.where} is back; checks that count use it again (${this.missed} store operation(s) let mail through meanwhile) [fail-open store #${this.counters.failOpenCounts().store ?? 0}]`)
+    this.missed = 0
   }
 
   // Each command that fails for want of Redis lets a check pass: counted (docs/fail-open.md).
   private unavailable(why: string): StoreUnavailable {
     this.missed++
     this.counters.countFailOpen('store')
-    return new StoreUnavailable(why)
+    this.failed(why)
+    return new StoreUnavailable(`${this.where}: ${why}`)
   }
 
-  private async run<T>(args: string[]): Promise<T> {
-    if (!this.client.isReady) throw this.unavailable('redis is not connected')
+  private async run(key: string | undefined, args: string[]): Promise<Reply> {
+    if (this.target.kind === 'server' && !this.link.isReady) throw this.unavailable(`not connected${this.lastError ? ` (${this.lastError})` : ''}`)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.unavailable(`redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs)
+      timer = setTimeout(() => reject(this.unavailable(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs)
     })
     try {
-      return await Promise.race([this.client.sendCommand(args) as Promise<T>, timeout])
+      const reply = await Promise.race([this.link.send(key, args), timeout])
+      if (this.down && Date.now() - this.lastFailure >= QUIET_MS) this.recovered()
+      return reply
+    } catch (err) {
+      if (err instanceof StoreUnavailable) throw err
+      const message = err instanceof Error ? err.message : String(err)
+      // A script Redis has not seen yet is not an outage.
+      if (/NOSCRIPT/.test(message)) throw err
+      throw this.unavailable(message)
     } finally {
       clearTimeout(timer)
     }
   }
 
-  private async script<T>(script: string, key: string, ...args: string[]): Promise<T> {
+  private async script(s: Script, key: string, ...args: string[]): Promise<Reply> {
     try {
-      return await this.run<T>(['EVALSHA', SHA[script], '1', key, ...args])
+      return await this.run(key, ['EVALSHA', s.sha, '1', key, ...args])
     } catch (err) {
       if (!(err instanceof Error) || !/NOSCRIPT/.test(err.message)) throw err
-      // First use on this Redis (or after its restart): send the script itself.
-      return await this.run<T>(['EVAL', script, '1', key, ...args])
+      // First use on this Redis (or after its restart or a failover): send the script itself.
+      return await this.run(key, ['EVAL', s.text, '1', key, ...args])
     }
   }
 
@@ -162,24 +137,95 @@ export class RedisStore implements CounterStore {
     return Number(await this.script(DECR, key, String(by), String(Math.ceil(ttlSec))))
   }
 
-  private beat(): Promise<unknown> {
-    return this.run(['SET', HEARTBEAT_PREFIX + this.processId, '1', 'EX', String(HEARTBEAT_TTL)])
+  private get lifetimeMs(): number {
+    return Math.max(1000, Math.round(this.heartbeatSec * 1000))
   }
 
-  async gauge(key: string, delta: number, ttlSec: number): Promise<number> {
-    if (!this.heartbeat) {
-      // Gauges need this process's heartbeat; started on first use.
-      this.heartbeat = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_EVERY_MS)
-      this.heartbeat.unref()
-      await this.beat()
+  async join(key: string, member: string): Promise<number> {
+    // Renewed from now on even if this add times out but lands, so that the
+    // matching leave always finds it and nothing is counted for good.
+    let members = this.open.get(key)
+    if (!members) this.open.set(key, (members = new Set()))
+    members.add(member)
+    this.startRenewing()
+    return Number(await this.script(JOIN, key, `${this.processId}|${member}`, String(this.lifetimeMs)))
+  }
+
+  async leave(key: string, member: string): Promise<void> {
+    const members = this.open.get(key)
+    members?.delete(member)
+    if (members?.size === 0) this.open.delete(key)
+    await this.run(key, ['ZREM', key, `${this.processId}|${member}`])
+  }
+
+  private startRenewing(): void {
+    if (this.renewer || this.closed) return
+    this.renewer = setInterval(() => this.renew(), Math.max(300, Math.floor(this.lifetimeMs / 3)))
+    this.renewer.unref()
+  }
+
+  /** Renews this process's open members, one call per set (and per RENEW_BATCH members). */
+  private renew(): void {
+    if (!this.open.size) {
+      clearInterval(this.renewer)
+      this.renewer = undefined
+      return
     }
-    return Number(await this.script(GAUGE, key, this.processId, String(delta), String(Math.ceil(ttlSec)), HEARTBEAT_PREFIX))
+    for (const [key, members] of this.open) {
+      const all = [...members].map((m) => `${this.processId}|${m}`)
+      for (let i = 0; i < all.length; i += RENEW_BATCH) {
+        this.script(RENEW, key, String(this.lifetimeMs), ...all.slice(i, i + RENEW_BATCH)).catch(() => undefined)
+      }
+    }
   }
 
-  async get(keys: string[]): Promise<number[]> {
-    if (!keys.length) return []
-    const values = await this.run<Array<string | null>>(['MGET', ...keys])
-    return values.map((v) => Number(v ?? 0))
+  /**
+   * Reads asked for in one turn of the event loop go out together: one MGET
+   * per hash slot on a cluster (store/keys.ts puts the keys read together in
+   * one), one MGET in all otherwise.
+   */
+  get(keys: string[]): Promise<number[]> {
+    if (!keys.length) return Promise.resolve([])
+    return new Promise((resolve, reject) => {
+      if (!this.reads) {
+        this.reads = []
+        queueMicrotask(() => this.sendReads())
+      }
+      this.reads.push({ keys, resolve, reject })
+    })
+  }
+
+  private sendReads(): void {
+    const reads = this.reads ?? []
+    this.reads = undefined
+    const groups = new Map<string, Set<string>>()
+    for (const r of reads) {
+      for (const k of r.keys) {
+        const g = this.target.kind === 'cluster' ? slotGroup(k) : ''
+        let set = groups.get(g)
+        if (!set) groups.set(g, (set = new Set()))
+        set.add(k)
+      }
+    }
+    const values = new Map<string, number>()
+    const failures = new Map<string, unknown>()
+    const sent = [...groups].map(async ([g, set]) => {
+      const keys = [...set]
+      try {
+        const reply = await this.run(keys[0], ['MGET', ...keys])
+        const list = Array.isArray(reply) ? reply : []
+        keys.forEach((k, i) => values.set(k, Number(list[i] ?? 0)))
+      } catch (err) {
+        failures.set(g, err)
+      }
+    })
+    void Promise.all(sent).then(() => {
+      for (const r of reads) {
+        const failed = r.keys.map((k) => failures.get(this.target.kind === 'cluster' ? slotGroup(k) : '')).find((e) => e !== undefined)
+        if (failed !== undefined) r.reject(failed)
+        else r.resolve(r.keys.map((k) => values.get(k) ?? 0))
+      }
+    })
   }
 
   async setIfAbsent(key: string, value: string, ttlSec: number): Promise<string> {
@@ -187,21 +233,18 @@ export class RedisStore implements CounterStore {
   }
 
   async put(key: string, value: string, ttlSec: number): Promise<void> {
-    await this.run(['SET', key, value, 'EX', String(Math.max(1, Math.ceil(ttlSec)))])
+    await this.run(key, ['SET', key, value, 'EX', String(Math.max(1, Math.ceil(ttlSec)))])
   }
 
   async fetch(key: string): Promise<string | undefined> {
-    const v = await this.run<string | null>(['GET', key])
-    return v ?? undefined
+    const v = await this.run(key, ['GET', key])
+    return v === null ? undefined : String(v)
   }
 
   async close(): Promise<void> {
     this.closed = true
-    clearInterval(this.heartbeat)
-    try {
-      if (this.client.isOpen) await this.client.close()
-    } catch {
-      this.client.destroy()
-    }
+    clearInterval(this.renewer)
+    this.renewer = undefined
+    await this.link.close()
   }
 }

@@ -9,12 +9,15 @@ export interface CounterStore {
   /** Subtracts `by`, never below zero (the key goes at zero); resolves to the new value. */
   decr(key: string, by: number, ttlSec: number): Promise<number>
   /**
-   * A count of things open right now (connections), shared by every process
-   * using the store: adds delta for this process and resolves to the total.
-   * A process that dies stops counting within seconds (Redis) or takes its
-   * counts with it (memory).
+   * Counts something open right now (a connection) under key, shared by
+   * every process using the store, and resolves to how many are open. The
+   * same member joining twice counts once; a process that dies stops
+   * counting within [store] heartbeat seconds (Redis) or takes its members
+   * with it (memory).
    */
-  gauge(key: string, delta: number, ttlSec: number): Promise<number>
+  join(key: string, member: string): Promise<number>
+  /** Takes the member back; nothing happens when it is not counted. */
+  leave(key: string, member: string): Promise<void>
   /** Current values, 0 for missing keys. */
   get(keys: string[]): Promise<number[]>
   /** Stores value unless the key exists; resolves to the value now stored, and renews its lifetime. */

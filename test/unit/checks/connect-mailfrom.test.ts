@@ -85,8 +85,8 @@ test('clientKey: IPv4 as itself, IPv4-mapped as IPv4, IPv6 by its network of the
   // 128 bits: the address itself, as before.
   assert.equal(clientKey('2001:DB8::0:1', 128), '2001:db8::1')
   assert.equal(clientKey('not an address', 64), 'not an address')
-  assert.equal(concurrencyKey('2001:db8:1:2::1', 64), 'sc:conc:2001:db8:1:2::/64')
-  assert.equal(concurrencyKey('::ffff:198.51.100.7', 64), 'sc:conc:198.51.100.7')
+  assert.equal(concurrencyKey('2001:db8:1:2::1', 64), 'sc:conc:{2001:db8:1:2::/64}')
+  assert.equal(concurrencyKey('::ffff:198.51.100.7', 64), 'sc:conc:{198.51.100.7}')
 })
 
 test('a check let through by its own setting (dns_error=accept) is counted as fail-open; a real answer is not', () => {

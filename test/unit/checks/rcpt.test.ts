@@ -100,12 +100,12 @@ test('private, loopback and link-local clients are not looked up; public and tes
 })
 
 test('G28 counters: an IPv6 client per network of [store] ipv6_prefix, IPv4 and IPv4-mapped per address', () => {
-  assert.equal(keys.firstSeen('2001:db8:1:2::1'), 'sc:ip:first:2001:db8:1:2::/64')
+  assert.equal(keys.firstSeen('2001:db8:1:2::1'), 'sc:ip:{2001:db8:1:2::/64}:first')
   assert.equal(keys.ipAccepted('2001:db8:1:2:aaaa::1', 64), keys.ipAccepted('2001:db8:1:2:bbbb::2', 64))
   assert.notEqual(keys.ipAccepted('2001:db8:1:2::1', 64), keys.ipAccepted('2001:db8:1:3::1', 64))
-  assert.equal(keys.ipAccepted('2001:db8:1:3::1', 48), 'sc:rate:ip:2001:db8:1::/48')
-  assert.equal(keys.ipRcptOk('::ffff:198.51.100.7', 64), 'sc:rate:ip-rcpt-ok:198.51.100.7')
-  assert.equal(keys.ipRcptRefused('198.51.100.7', 64), 'sc:rate:ip-rcpt-refused:198.51.100.7')
+  assert.equal(keys.ipAccepted('2001:db8:1:3::1', 48), 'sc:ip:{2001:db8:1::/48}:accepted')
+  assert.equal(keys.ipRcptOk('::ffff:198.51.100.7', 64), 'sc:ip:{198.51.100.7}:rcpt-ok')
+  assert.equal(keys.ipRcptRefused('198.51.100.7', 64), 'sc:ip:{198.51.100.7}:rcpt-refused')
   // G30 counts the recipient mailbox: no address in it.
-  assert.equal(keys.mailbox('Bob@Example.com'), 'sc:rate:rcpt:bob@example.com')
+  assert.equal(keys.mailbox('Bob@Example.com'), 'sc:rate:rcpt:{bob@example.com}')
 })

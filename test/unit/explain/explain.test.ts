@@ -39,7 +39,7 @@ test('the read-only store answers reads and keeps nothing', async () => {
   const ro = readOnly(mem)
   assert.deepEqual(await ro.get(['k']), [2])
   await ro.incr('k', 5, 60)
-  await ro.gauge('g', 1, 60)
+  await ro.join('g', 'm')
   await ro.put('cached', 'other', 60)
   assert.equal(await ro.setIfAbsent('new', 'x', 60), 'x')
   assert.deepEqual(await mem.get(['k', 'g']), [2, 0])

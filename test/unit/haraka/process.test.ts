@@ -41,9 +41,9 @@ test('the Redis store counts an operation it let through in its process\'s count
   const one = new BundleProcess()
   const quiet = { logwarn: (): void => undefined, loginfo: (): void => undefined }
   // Nothing listens on port 1: the store is not connected and refuses at once.
-  const store = one.stores.get('redis', { host: '127.0.0.1', port: 1 }, 0.3, quiet)
+  const store = one.stores.get('redis', { kind: 'server', host: '127.0.0.1', port: 1 }, 0.3, quiet)
   try {
-    await assert.rejects(store.incr('k', 1, 60), (err: Error) => err instanceof StoreUnavailable && err.message === 'redis is not connected')
+    await assert.rejects(store.incr('k', 1, 60), (err: Error) => err instanceof StoreUnavailable && /^redis 127\.0\.0\.1:1: not connected/.test(err.message))
     await assert.rejects(store.get(['k']), StoreUnavailable)
     assert.deepEqual(one.counters.failOpenCounts(), { store: 2 })
     assert.deepEqual(new BundleProcess().counters.failOpenCounts(), {})
