@@ -125,3 +125,19 @@ test('redis down: operations fail fast, then recover by themselves', async () =>
     await r2.stop()
   }
 })
+
+test('redis: past 10,000 commands unanswered, more fail at once instead of piling up', async () => {
+  await redis.command('FLUSHALL')
+  const counters = new CodeCounters()
+  const s = new RedisStore(at(redis.port), 5000, 30, quiet, counters)
+  await ready(s)
+  await redis.command('CLIENT', 'PAUSE', '1500', 'ALL')
+  const held = Array.from({ length: 10_000 }, (_, i) => s.incr(`sc:k:${i % 10}`, 1, 60))
+  await assert.rejects(s.incr('sc:one-more', 1, 60), (err: Error) => err instanceof StoreUnavailable && /10000 commands unanswered/.test(err.message))
+  assert.deepEqual(counters.failOpenCounts(), { store: 1 })
+  // The held ones are answered when Redis is back, and the store works again.
+  const done = await Promise.all(held)
+  assert.equal(done.length, 10_000)
+  assert.equal(await s.incr('sc:one-more', 1, 60), 1)
+  await s.close()
+})

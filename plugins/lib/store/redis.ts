@@ -15,6 +15,13 @@ import { CounterStore, StoreLogger, StoreUnavailable } from './types'
 
 /** Members renewed per RENEW call at most (a client with more open connections takes several). */
 const RENEW_BATCH = 500
+/**
+ * Commands sent and not yet answered, at most. The client may keep a command
+ * that timed out here (retrying it while a Sentinel set fails over); past
+ * this many, commands fail at once, so that an outage under heavy traffic
+ * cannot pile them up in memory.
+ */
+const MAX_IN_FLIGHT = 10_000
 /** An outage is over at the first success this long after its last failure (a cluster with one master down fails some commands and not others). */
 const QUIET_MS = 1000
 
@@ -41,6 +48,8 @@ export class RedisStore implements CounterStore {
   /** Reads asked for in this turn of the event loop, sent together. */
   private reads: Pending[] | undefined
   private lastError = ''
+  /** Commands sent and not settled by the client yet. */
+  private inFlight = 0
 
   constructor(
     readonly target: RedisTarget,
@@ -100,12 +109,21 @@ export class RedisStore implements CounterStore {
 
   private async run(key: string | undefined, args: string[]): Promise<Reply> {
     if (this.target.kind === 'server' && !this.link.isReady) throw this.unavailable(`not connected${this.lastError ? ` (${this.lastError})` : ''}`)
+    if (this.inFlight >= MAX_IN_FLIGHT) throw this.unavailable(`${this.inFlight} commands unanswered`)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(this.unavailable(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs)
     })
     try {
-      const reply = await Promise.race([this.link.send(key, args), timeout])
+      let sent: Promise<Reply>
+      try {
+        sent = this.link.send(key, args)
+      } catch (err) {
+        sent = Promise.reject(err)
+      }
+      this.inFlight++
+      sent.then(() => this.inFlight--, () => this.inFlight--)
+      const reply = await Promise.race([sent, timeout])
       if (this.down && Date.now() - this.lastFailure >= QUIET_MS) this.recovered()
       return reply
     } catch (err) {
