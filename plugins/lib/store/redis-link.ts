@@ -2,7 +2,8 @@
 // Cluster or a Sentinel set, each through @redis/client's own support (slot
 // routing, MOVED handling and topology refresh for the cluster; master
 // discovery and failover for Sentinel). Commands never wait in an offline
-// queue: mail must not wait for Redis.
+// queue (mail must not wait for Redis): a command for a connection that is
+// down fails at once, and every other one within [store] timeout.
 import { createClient, createCluster, createSentinel } from '@redis/client'
 import { RedisTarget } from './redis-target'
 
@@ -28,10 +29,37 @@ export interface RedisLink {
 }
 
 /** Opens the link; connection failures go to onError and the link keeps trying. */
-export function openLink(target: RedisTarget): RedisLink {
-  if (target.kind === 'cluster') return clusterLink(target)
+export function openLink(target: RedisTarget, timeoutMs: number): RedisLink {
+  if (target.kind === 'cluster') return clusterLink(target, timeoutMs)
   if (target.kind === 'sentinel') return sentinelLink(target)
   return serverLink(target)
+}
+
+/**
+ * Connects, and again with backoff after each failed attempt until it
+ * succeeds or stop() is called: a cluster's or Sentinel set's first connect
+ * fails when no seed answers, and their clients do not retry that by
+ * themselves.
+ */
+function keepConnecting(connect: () => Promise<unknown>, failed: (err: Error) => void, connected: () => void = () => undefined): { stop(): void } {
+  let stopped = false
+  let attempt = 0
+  let retry: NodeJS.Timeout | undefined
+  const tryOnce = (): void => {
+    connect().then(connected, (err: Error) => {
+      failed(err)
+      if (stopped) return
+      retry = setTimeout(tryOnce, reconnectStrategy(attempt++))
+      retry.unref()
+    })
+  }
+  tryOnce()
+  return {
+    stop: () => {
+      stopped = true
+      clearTimeout(retry)
+    },
+  }
 }
 
 function serverLink(t: Extract<RedisTarget, { kind: 'server' }>): RedisLink {
@@ -64,9 +92,7 @@ function serverLink(t: Extract<RedisTarget, { kind: 'server' }>): RedisLink {
   }
 }
 
-// A cluster's first connect fails when no seed answers; the cluster client
-// does not retry that by itself, so the link does, with the same backoff.
-function clusterLink(t: Extract<RedisTarget, { kind: 'cluster' }>): RedisLink {
+function clusterLink(t: Extract<RedisTarget, { kind: 'cluster' }>, timeoutMs: number): RedisLink {
   const cluster = createCluster({
     rootNodes: t.nodes.map((n) => ({ socket: { host: n.host, port: n.port, connectTimeout: CONNECT_TIMEOUT_MS } })),
     defaults: {
@@ -75,25 +101,21 @@ function clusterLink(t: Extract<RedisTarget, { kind: 'cluster' }>): RedisLink {
       password: t.password,
       disableOfflineQueue: true,
     },
+    commandOptions: { timeout: timeoutMs },
     topologyRefreshOnReconnectionAttemptStrategy: CLUSTER_REFRESH_MS,
   })
   const errors: Array<(err: Error) => void> = []
   const readies: Array<() => void> = []
-  let closed = false
-  let attempt = 0
-  let retry: NodeJS.Timeout | undefined
-  cluster.on('error', (err: Error) => errors.forEach((f) => f(err)))
-  cluster.on('node-error', (err: Error) => errors.forEach((f) => f(err)))
-  cluster.on('node-ready', () => readies.forEach((f) => f()))
-  const connect = (): void => {
-    cluster.connect().then(() => readies.forEach((f) => f()), (err: Error) => {
-      errors.forEach((f) => f(err))
-      if (closed) return
-      retry = setTimeout(connect, reconnectStrategy(attempt++))
-      retry.unref()
-    })
+  const failed = (err: Error): void => errors.forEach((f) => f(err))
+  cluster.on('error', failed)
+  cluster.on('node-error', failed)
+  // Ready once the layout is known (connect resolved), and again when a
+  // node comes back while it is.
+  const ready = (): void => {
+    if (cluster.isReady) readies.forEach((f) => f())
   }
-  connect()
+  cluster.on('node-ready', ready)
+  const connecting = keepConnecting(() => cluster.connect(), failed, ready)
   return {
     send: (key, args) => cluster.sendCommand(key, false, args),
     get isReady() {
@@ -102,8 +124,7 @@ function clusterLink(t: Extract<RedisTarget, { kind: 'cluster' }>): RedisLink {
     onError: (f) => errors.push(f),
     onReady: (f) => readies.push(f),
     close: async () => {
-      closed = true
-      clearTimeout(retry)
+      connecting.stop()
       cluster.destroy()
     },
   }
@@ -130,19 +151,9 @@ function sentinelLink(t: Extract<RedisTarget, { kind: 'sentinel' }>): RedisLink 
     passthroughClientErrorEvents: true,
   })
   const errors: Array<(err: Error) => void> = []
-  let closed = false
-  let attempt = 0
-  let retry: NodeJS.Timeout | undefined
-  sentinel.on('error', (err: unknown) => errors.forEach((f) => f(err instanceof Error ? err : new Error(String(err)))))
-  const connect = (): void => {
-    sentinel.connect().catch((err: Error) => {
-      errors.forEach((f) => f(err))
-      if (closed) return
-      retry = setTimeout(connect, reconnectStrategy(attempt++))
-      retry.unref()
-    })
-  }
-  connect()
+  const failed = (err: Error): void => errors.forEach((f) => f(err))
+  sentinel.on('error', (err: unknown) => failed(err instanceof Error ? err : new Error(String(err))))
+  const connecting = keepConnecting(() => sentinel.connect(), failed)
   return {
     send: (_key, args) => sentinel.sendCommand(false, args),
     get isReady() {
@@ -151,8 +162,7 @@ function sentinelLink(t: Extract<RedisTarget, { kind: 'sentinel' }>): RedisLink 
     onError: (f) => errors.push(f),
     onReady: (f) => void sentinel.on('ready', f),
     close: async () => {
-      closed = true
-      clearTimeout(retry)
+      connecting.stop()
       await sentinel.destroy().catch(() => undefined)
     },
   }

@@ -61,7 +61,7 @@ export class RedisStore implements CounterStore {
     private readonly counters: CodeCounters,
   ) {
     this.where = describeTarget(target)
-    this.link = openLink(target)
+    this.link = openLink(target, timeoutMs)
     this.link.onError((err) => {
       this.lastError = err.message
       // One Redis: a lost connection is an outage at once. A cluster or a
