@@ -35,8 +35,6 @@ export interface Scenario {
    * at start and again when it first meets an archive.
    */
   expectedWarnings?: RegExp[]
-  /** Lines Haraka may log at WARN or worse at start only (the runner's 220 probe is its first connection). */
-  expectedStartWarnings?: RegExp[]
   /** Servers to start before this scenario's Haraka. */
   needs?: Need[]
   /** Run only when named in BENCH_SCENARIOS (none is, today: every scenario runs by default). */
@@ -121,10 +119,6 @@ export const SCENARIOS: Scenario[] = [
       'support-codes.ini': '[store]\nbackend=redis\n',
       'redis.ini': redisClusterIni(ctx),
     }),
-    // The runner's probe for the 220 banner is the node's first connection:
-    // it comes before the cluster client has read the layout and connected
-    // to the masters, and its concurrency count fails open (logged once).
-    expectedStartWarnings: [/\[support-codes\/connect\] redis cluster \S+: The client is offline; checks that need the store let mail through until it is back$/],
     needs: ['redis-cluster'],
   },
   {

@@ -203,15 +203,36 @@ for (const [label, make] of TOPOLOGIES) {
         assert.equal((await send(h, 'warm@sender.example', '198.18.7.1')).data?.code, 250)
         await settled(9)
         await topo.resetCalls?.()
-        // Accepted: connect JOIN and first-seen (2), MAIL one MGET (1), RCPT
-        // one MGET for G28 and G30 together (1), then rcpt-ok, sender, client
-        // and mailbox counted (4), and the leave (1). The session waits on
-        // three of them: the JOIN (greeting), the MAIL MGET and the RCPT MGET.
-        assert.equal((await send(h, 'dora@sender.example', '198.18.7.2')).data?.code, 250)
-        assert.deepEqual(await settled(9), { evalsha: 6, mget: 2, zrem: 1 })
+        // Accepted, phase by phase: each phase's counter work is one call
+        // per hash slot, sent together (one write), and the session waits
+        // only on those its answer needs: the JOIN (greeting), the MAIL MGET
+        // and the RCPT MGET. 9 calls in all.
+        const sum = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0)
+        let last: Record<string, number> = {}
+        const delta = async (want: number): Promise<Record<string, number>> => {
+          await waitFor(`${want} more call(s)`, async () => sum(await topo.calls?.() ?? {}) - sum(last) >= want, 5000, 20).catch(() => undefined)
+          await new Promise((r) => setTimeout(r, 150))
+          const now = await topo.calls?.() ?? {}
+          const d: Record<string, number> = {}
+          for (const [k, v] of Object.entries(now)) if (v !== (last[k] ?? 0)) d[k] = v - (last[k] ?? 0)
+          last = now
+          return d
+        }
+        const c = await open(h, '198.18.7.2')
+        assert.equal(c.greeting.code, 220)
+        assert.deepEqual(await delta(2), { evalsha: 2 }, 'connect: the JOIN and the first-seen record')
+        await c.ehlo('client.sender.example')
+        assert.equal((await c.send('MAIL FROM:<dora@sender.example>')).code, 250)
+        assert.deepEqual(await delta(1), { mget: 1 }, 'MAIL: the G29 window')
+        assert.equal((await c.send('RCPT TO:<bob@example.com>')).code, 250)
+        assert.deepEqual(await delta(2), { mget: 1, evalsha: 1 }, 'RCPT: the G28 and G30 windows in one MGET; the recipient counted after the reply')
+        assert.equal((await c.data(message({ from: 'dora@sender.example', to: 'bob@example.com' }))).code, 250)
+        assert.deepEqual(await delta(3), { evalsha: 3 }, 'DATA accepted: sender, client and mailbox counted')
+        await c.quit()
+        assert.deepEqual(await delta(1), { zrem: 1 }, 'QUIT: the leave')
         // Refused at MAIL FROM (G29): connect (2), MAIL (1), the leave (1).
         for (let i = 0; i < 3; i++) await send(h, 'eve@sender.example', `198.18.7.${10 + i}`)
-        await settled(27)
+        await settled(9 + 27)
         await topo.resetCalls?.()
         assert.equal((await send(h, 'eve@sender.example', '198.18.7.20')).mail.text, G29)
         assert.deepEqual(await settled(4), { evalsha: 2, mget: 1, zrem: 1 })

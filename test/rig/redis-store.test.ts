@@ -84,6 +84,21 @@ test('redis: a join that timed out at the client but landed is taken back by the
   await s.close()
 })
 
+test('redis: a leave sent while the join waits to resend its script is not undone', async () => {
+  await redis.command('FLUSHALL')
+  const s = new RedisStore(at(redis.port), 500, 30, quiet, new CodeCounters())
+  await ready(s)
+  await redis.command('SCRIPT', 'FLUSH')
+  // The join's EVALSHA meets NOSCRIPT; the leave goes out before the script is sent again.
+  const joined = s.join('sc:g', 'quick')
+  await s.leave('sc:g', 'quick')
+  assert.equal(await joined, 0, 'the connection had left: nothing joined')
+  assert.equal(await redis.command('EXISTS', 'sc:g'), 0, 'nothing left counted')
+  // A join that stays is sent again with its script.
+  assert.equal(await s.join('sc:g', 'stays'), 1)
+  await s.close()
+})
+
 test('redis: reads of one turn go out as one MGET', async () => {
   await redis.command('FLUSHALL')
   const s = new RedisStore(at(redis.port), 500, 30, quiet, new CodeCounters())

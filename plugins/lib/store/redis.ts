@@ -22,6 +22,12 @@ const RENEW_BATCH = 500
  * cannot pile them up in memory.
  */
 const MAX_IN_FLIGHT = 10_000
+/**
+ * A link still connecting after the process started is not an outage yet:
+ * mail that comes first is let through and counted, and the log says so
+ * once connected (or declares an outage if it is still not, past this).
+ */
+const STARTUP_GRACE_MS = 5000
 /** An outage is over at the first success this long after its last failure (a cluster with one master down fails some commands and not others). */
 const QUIET_MS = 1000
 
@@ -48,6 +54,9 @@ export class RedisStore implements CounterStore {
   /** Reads asked for in this turn of the event loop, sent together. */
   private reads: Pending[] | undefined
   private lastError = ''
+  private readonly born = Date.now()
+  /** Connected once since the store was made. */
+  private everReady = false
   /** Commands sent and not settled by the client yet. */
   private inFlight = 0
 
@@ -61,7 +70,7 @@ export class RedisStore implements CounterStore {
     private readonly counters: CodeCounters,
   ) {
     this.where = describeTarget(target)
-    this.link = openLink(target, timeoutMs)
+    this.link = openLink(target)
     this.link.onError((err) => {
       this.lastError = err.message
       // One Redis: a lost connection is an outage at once. A cluster or a
@@ -69,6 +78,7 @@ export class RedisStore implements CounterStore {
       if (target.kind === 'server') this.failed(err.message)
     })
     this.link.onReady(() => {
+      this.connected()
       if (target.kind === 'server') this.recovered()
     })
   }
@@ -88,8 +98,18 @@ export class RedisStore implements CounterStore {
   private failed(why: string): void {
     this.lastFailure = Date.now()
     if (this.down || this.closed) return
+    if (!this.everReady && Date.now() - this.born < STARTUP_GRACE_MS) return
     this.down = true
     this.log.logwarn(`${this.where}: ${why}; checks that need the store let mail through until it is back`)
+  }
+
+  private connected(): void {
+    if (this.everReady) return
+    this.everReady = true
+    if (this.missed && !this.down) {
+      this.log.loginfo(`${this.where} connected; ${this.missed} store operation(s) let mail through while it was connecting [fail-open store #${this.counters.failOpenCounts().store ?? 0}]`)
+      this.missed = 0
+    }
   }
 
   private recovered(): void {
@@ -124,6 +144,7 @@ export class RedisStore implements CounterStore {
       this.inFlight++
       sent.then(() => this.inFlight--, () => this.inFlight--)
       const reply = await Promise.race([sent, timeout])
+      if (!this.everReady) this.connected()
       if (this.down && Date.now() - this.lastFailure >= QUIET_MS) this.recovered()
       return reply
     } catch (err) {
@@ -137,13 +158,27 @@ export class RedisStore implements CounterStore {
     }
   }
 
-  private async script(s: Script, key: string, ...args: string[]): Promise<Reply> {
+  /**
+   * Runs a script by its digest, and sends the script itself when Redis does
+   * not know it (first use on a Redis, after its restart or a failover).
+   * Scripts whose arguments can change meanwhile (which connections are
+   * open) give them as a function, asked again for the second send: a leave
+   * sent in between must not be undone by a join or renewal that was
+   * waiting. undefined there: nothing to send any more.
+   */
+  private async script(s: Script, key: string, ...args: string[]): Promise<Reply>
+  private async script(s: Script, key: string, args: () => string[] | undefined): Promise<Reply>
+  private async script(s: Script, key: string, ...rest: Array<string | (() => string[] | undefined)>): Promise<Reply> {
+    const now = (): string[] | undefined => (typeof rest[0] === 'function' ? rest[0]() : rest.map(String))
+    const first = now()
+    if (!first) return null
     try {
-      return await this.run(key, ['EVALSHA', s.sha, '1', key, ...args])
+      return await this.run(key, ['EVALSHA', s.sha, '1', key, ...first])
     } catch (err) {
       if (!(err instanceof Error) || !/NOSCRIPT/.test(err.message)) throw err
-      // First use on this Redis (or after its restart or a failover): send the script itself.
-      return await this.run(key, ['EVAL', s.text, '1', key, ...args])
+      const again = now()
+      if (!again) return null
+      return await this.run(key, ['EVAL', s.text, '1', key, ...again])
     }
   }
 
@@ -166,7 +201,8 @@ export class RedisStore implements CounterStore {
     if (!members) this.open.set(key, (members = new Set()))
     members.add(member)
     this.startRenewing()
-    return Number(await this.script(JOIN, key, `${this.processId}|${member}`, String(this.lifetimeMs)))
+    const id = `${this.processId}|${member}`
+    return Number(await this.script(JOIN, key, () => (this.open.get(key)?.has(member) ? [id, String(this.lifetimeMs)] : undefined)))
   }
 
   async leave(key: string, member: string): Promise<void> {
@@ -190,9 +226,13 @@ export class RedisStore implements CounterStore {
       return
     }
     for (const [key, members] of this.open) {
-      const all = [...members].map((m) => `${this.processId}|${m}`)
-      for (let i = 0; i < all.length; i += RENEW_BATCH) {
-        this.script(RENEW, key, String(this.lifetimeMs), ...all.slice(i, i + RENEW_BATCH)).catch(() => undefined)
+      for (let i = 0; i < members.size; i += RENEW_BATCH) {
+        // The members still open when each send goes out.
+        const batch = (): string[] | undefined => {
+          const open = [...(this.open.get(key) ?? [])].slice(i, i + RENEW_BATCH)
+          return open.length ? [String(this.lifetimeMs), ...open.map((m) => `${this.processId}|${m}`)] : undefined
+        }
+        this.script(RENEW, key, batch).catch(() => undefined)
       }
     }
   }
