@@ -143,7 +143,8 @@ function sampleKeys(ip: string, sender: string, rcpt: string, nowMs: number): Ar
 }
 
 async function main(): Promise<number> {
-  const cluster = process.argv.includes('--cluster')
+  // `npm run bench:redis -- --cluster` passes through a second `npm run`, which hands --cluster on as npm_config_cluster.
+  const cluster = process.argv.includes('--cluster') || /^(1|true)$/i.test(process.env.npm_config_cluster ?? '')
   const seconds = envInt('CAP_SECONDS', 10)
   const inflight = envInt('CAP_INFLIGHT', 200)
   const ipCount = envInt('CAP_IPS', 10_000)
