@@ -23,11 +23,11 @@ const RENEW_BATCH = 500
  */
 const MAX_IN_FLIGHT = 10_000
 /**
- * A link still connecting after the process started is not an outage yet:
+ * A link still connecting just after the process started is not an outage yet:
  * mail that comes first is let through and counted, and the log says so
  * once connected (or declares an outage if it is still not, past this).
  */
-const STARTUP_GRACE_MS = 5000
+const STARTUP_GRACE_MS = 2000
 /** An outage is over at the first success this long after its last failure (a cluster with one master down fails some commands and not others). */
 const QUIET_MS = 1000
 
