@@ -156,3 +156,25 @@ test('redis: past 10,000 commands unanswered, more fail at once instead of pilin
   assert.equal(await s.incr('sc:one-more', 1, 60), 1)
   await s.close()
 })
+
+test('redis: a store replaced by a reload keeps renewing the connections it counts until they leave, then closes', async () => {
+  await redis.command('FLUSHALL')
+  const old = new RedisStore(at(redis.port), 500, 2, quiet, new CodeCounters())
+  await ready(old)
+  await old.join('sc:g', 'long-lived')
+  old.retire()
+  // Past the 2 s heartbeat: still counted, since the old store still renews it.
+  await sleep(3000)
+  assert.deepEqual(await redis.command('ZCARD', 'sc:g'), 1)
+  await old.leave('sc:g', 'long-lived')
+  assert.equal(await redis.command('EXISTS', 'sc:g'), 0)
+  // Then it closes by itself (after the operations under way had 5 s).
+  await waitFor('the retired store to close', async () => {
+    try {
+      await old.incr('sc:after', 1, 60)
+      return false
+    } catch (err) {
+      return err instanceof StoreUnavailable
+    }
+  }, 15_000, 250)
+})

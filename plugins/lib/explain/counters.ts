@@ -53,5 +53,6 @@ export function readOnly(store: Pick<CounterStore, 'backend' | 'get' | 'fetch' |
     setIfAbsent: async (k, value) => (await store.fetch(k)) ?? value,
     put: async () => undefined,
     close: () => store.close(),
+    retire: () => void store.close(),
   }
 }

@@ -33,8 +33,7 @@ export class StoreRegistry {
     const old = this.current?.store
     const store = redis ? new RedisStore(target, Math.round(timeoutSec * 1000), heartbeatSec, log, this.counters) : new MemoryStore(Date.now, maxKeys)
     this.current = { signature, store }
-    // Operations already under way on the old store finish first.
-    if (old) setTimeout(() => void old.close().catch(() => undefined), 5000).unref()
+    old?.retire()
     return store
   }
 

@@ -29,6 +29,8 @@ const MAX_SHARDS = 1024
 /** Keys looked at per turn of the event loop by the sweep, so that a full store never holds the loop for long. */
 const SWEEP_SLICE = 10_000
 const SWEEP_EVERY_MS = 60_000
+/** A replaced store stays open this long for the operations under way. */
+const RETIRE_GRACE_MS = 5000
 
 /** A power of two, enough shards of SHARD_KEYS for maxKeys. */
 function shardCount(maxKeys: number): number {
@@ -195,6 +197,11 @@ export class MemoryStore implements CounterStore {
   async fetch(key: string): Promise<string | undefined> {
     const e = this.live(key)
     return e === undefined ? undefined : String(e.value)
+  }
+
+  /** Operations already under way finish first; the connections it counted end with the process's counts. */
+  retire(): void {
+    setTimeout(() => void this.close().catch(() => undefined), RETIRE_GRACE_MS).unref()
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,10 @@ const MAX_IN_FLIGHT = 10_000
  * once connected (or declares an outage if it is still not, past this).
  */
 const STARTUP_GRACE_MS = 2000
+/** A replaced store stays open at least this long, for the operations under way. */
+const RETIRE_GRACE_MS = 5000
+/** ... and at most this long for the connections it counts to leave. */
+const RETIRE_MAX_MS = 3_600_000
 /** An outage is over at the first success this long after its last failure (a cluster with one master down fails some commands and not others). */
 const QUIET_MS = 1000
 
@@ -209,7 +213,39 @@ export class RedisStore implements CounterStore {
     const members = this.open.get(key)
     members?.delete(member)
     if (members?.size === 0) this.open.delete(key)
-    await this.run(key, ['ZREM', key, `${this.processId}|${member}`])
+    try {
+      await this.run(key, ['ZREM', key, `${this.processId}|${member}`])
+    } finally {
+      if (this.retiring && !this.open.size) this.closeRetired()
+    }
+  }
+
+  private retiring = false
+  private retireTimer: NodeJS.Timeout | undefined
+  private retireClosing = false
+
+  /**
+   * Replaced by a store with new settings (a reload): the connections this
+   * one counts keep their link, renewed, until they leave; then it closes.
+   */
+  retire(): void {
+    if (this.retiring || this.closed) return
+    this.retiring = true
+    const started = Date.now()
+    const check = (): void => {
+      if (this.closed) return
+      if (!this.open.size || Date.now() - started >= RETIRE_MAX_MS) this.closeRetired()
+      else this.retireTimer = setTimeout(check, RETIRE_GRACE_MS).unref()
+    }
+    this.retireTimer = setTimeout(check, RETIRE_GRACE_MS).unref()
+  }
+
+  private closeRetired(): void {
+    clearTimeout(this.retireTimer)
+    if (this.retireClosing) return
+    this.retireClosing = true
+    // Operations under way finish first.
+    setTimeout(() => void this.close().catch(() => undefined), RETIRE_GRACE_MS).unref()
   }
 
   private startRenewing(): void {

@@ -27,6 +27,12 @@ export interface CounterStore {
   /** A stored value, or undefined. */
   fetch(key: string): Promise<string | undefined>
   close(): Promise<void>
+  /**
+   * Replaced by a store with new settings: closes once the operations under
+   * way are done and (Redis) the connections it counts have left, so that
+   * they stay counted and renewed until they end.
+   */
+  retire(): void
 }
 
 /** Thrown when the store cannot answer in time; callers let the mail through. */
