@@ -2,9 +2,9 @@
 # Makes a fresh machine ready for `npm test` and `npm start`, then runs the
 # command it was given: a Node.js new enough for mailauth (22.19+), the npm
 # packages, and the Debian packages of the servers the tests start (clamd,
-# redis-server, redis-sentinel, and swaks for trying the demo by hand) and of
-# the tools the archive tests build their archives with (7-Zip, genisoimage,
-# xorriso, gcab, tar, gzip).
+# redis-server, redis-sentinel, prometheus, and swaks for trying the demo by
+# hand) and of the tools the archive tests build their archives with (7-Zip,
+# genisoimage, xorriso, gcab, tar, gzip).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -40,6 +40,7 @@ fi
 missing=""
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 command -v redis-sentinel >/dev/null 2>&1 || [ -x /usr/bin/redis-sentinel ] || missing="$missing redis-sentinel"
+command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || missing="$missing prometheus"
 [ -x /usr/sbin/clamd ] || missing="$missing clamav-daemon"
 command -v swaks >/dev/null 2>&1 || missing="$missing swaks"
 command -v 7zz >/dev/null 2>&1 || command -v 7z >/dev/null 2>&1 || missing="$missing 7zip"
@@ -52,8 +53,8 @@ if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages:$missing"
     # Keep the packages' own services (clamd, freshclam, redis on 6379,
-    # sentinel on 26379) from starting: the tests start their own on
-    # loopback, and freshclam would try to reach the internet.
+    # sentinel on 26379, prometheus on 9090) from starting: the tests start
+    # their own on loopback, and freshclam would try to reach the internet.
     rcd=/usr/sbin/policy-rc.d
     had_rcd=0; [ -e "$rcd" ] && had_rcd=1
     [ "$had_rcd" = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$rcd"; chmod +x "$rcd"; }
@@ -69,7 +70,7 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 else
-  say "redis-server, redis-sentinel, clamd, swaks, 7-Zip, genisoimage, xorriso, gcab, tar and gzip are installed"
+  say "redis-server, redis-sentinel, prometheus, clamd, swaks, 7-Zip, genisoimage, xorriso, gcab, tar and gzip are installed"
 fi
 
 exec "$@"
