@@ -30,6 +30,7 @@ export const SCHEMA = {
       backend: oneOf('memory', 'memory', 'redis'), timeout: num(0.5, 0.01, 10), ipv6_prefix: int(64, 32, 128),
       max_keys: int(1000000, 1000), heartbeat: int(30, 2, 3600),
     },
+    metrics: { listen: str('') },
   },
   'support-codes-connect.ini': {
     concurrency: { max: int(10), monitor },

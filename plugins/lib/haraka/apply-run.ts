@@ -6,6 +6,7 @@ import { Connection, HarakaPlugin, ResultStore } from './types'
 import { HookPhase } from './reply'
 import { decide, Outcome } from './hook'
 import { PhaseRun } from '../phases/run'
+import { processOf } from './process'
 
 export interface ApplyArgs {
   plugin: HarakaPlugin
@@ -24,6 +25,11 @@ export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
   // One results entry for all the passes: each add() makes Haraka rebuild the plugin's summary line.
   const passed = run.steps.filter((s) => !s.verdict && !s.held).map((s) => s.label)
   if (passed.length) a.results.add(a.plugin, { pass: passed })
+  const metrics = processOf(a.plugin).metrics
+  if (metrics.enabled) {
+    // A held verdict is counted when it is decided after DATA.
+    for (const step of run.steps) if (!step.held) metrics.check(step.check, step.verdict ? 'fire' : 'pass')
+  }
   for (const step of run.steps) {
     if (step.held || !step.verdict) continue
     const out = decide({ ...a, phase: step.phase ?? a.phase, check: step.check, verdict: step.verdict, monitor: step.monitor === true })

@@ -11,6 +11,9 @@ import { joinProcess, PluginWith, SupportCodesPlugin, processOf } from './proces
 
 export type Outcome = HarakaReply | undefined
 
+// The hooks whose time is support_codes_check_seconds, by the phase they run the checks of.
+const TIMED: Record<string, Phase | undefined> = { connect: 'connect', mail: 'mailfrom', rcpt: 'rcpt', data_post: 'data' }
+
 function describe(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err)
 }
@@ -25,11 +28,16 @@ export function hook<P extends SupportCodesPlugin, A extends unknown[]>(
   label: string,
   body: (this: P, ...args: A) => Promise<Outcome> | Outcome,
 ): (this: P, next: Next, ...args: A) => void {
+  const timed = TIMED[label]
   return function (this: P, next: Next, ...args: A): void {
     let done = false
+    // Metrics off: one boolean test, no clock read.
+    const metrics = timed && processOf(this).metrics
+    const started = metrics && metrics.enabled ? performance.now() : undefined
     const finish = (outcome?: Outcome): void => {
       if (done) return
       done = true
+      if (metrics && timed && started !== undefined) metrics.checkSeconds(timed, (performance.now() - started) / 1000)
       try {
         if (outcome) next(outcome.retval, outcome.msg)
         else next()
@@ -89,7 +97,9 @@ export function decide(a: DecideArgs): Outcome {
   const { entry, text, line, missing } = renderVerdict(a.verdict, a.phase, { tagAll: a.tagAll })
   // A bug of the check, not the sender's doing: the row's fixed text still goes out, and the log says why.
   if (missing.length) a.connection.logerror(a.plugin, `${a.check}: no value for ${missing.join(', ')}; the row's fixed text was used`)
-  const count = processOf(a.plugin).counters.countCode(entry.id, a.monitor)
+  const shared = processOf(a.plugin)
+  const count = shared.counters.countCode(entry.id, a.monitor)
+  if (shared.metrics.enabled) shared.metrics.reply(entry.id, a.phase, a.monitor ? 'monitor' : entry.smtp < 500 ? 'deferred' : 'refused')
   const why = a.verdict.reason ? ` (${a.verdict.reason})` : ''
   if (a.monitor) {
     a.results.add(a.plugin, { msg: `monitor ${a.check}: ${line}`, emit: true })

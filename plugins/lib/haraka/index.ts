@@ -4,5 +4,5 @@
 // haraka-config, what the four plugins share in one process (process.ts),
 // the message kept as it arrives, and haraka-plugin-spf's result.
 //
-// May import: codes, config, dns, mime, store, lists, auth, callout, content, checks, phases.
+// May import: codes, config, dns, mime, store, lists, auth, callout, content, checks, phases, metrics.
 export {}

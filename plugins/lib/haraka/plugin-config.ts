@@ -93,6 +93,8 @@ export class PluginConfig<F extends FileName> {
     this.storeNow = undefined
     this.dnsNow = undefined
     this.version++
+    // Every (re)load hands [metrics] listen on: the same value keeps the listener, a new one restarts it.
+    if (this.live) processOf(this.plugin).metricsListener.apply(this.shared.metrics.listen, this.plugin)
     // Connect to Redis now, not on the first mail.
     if (this.live && this.shared.store.backend === 'redis') this.store()
   }

@@ -6,8 +6,36 @@
 // its plugins a fresh one.
 import { CodeCounters } from '../codes/counters'
 import { DnsRegistry } from '../dns/registry'
+import { BundleMetrics, Dependency } from '../metrics/bundle-metrics'
+import { MetricsListener } from '../metrics/listener'
 import { StoreRegistry } from '../store'
 import { HarakaPlugin } from './types'
+
+// Fail-open paths named for the service that failed (docs/fail-open.md).
+const DEPENDENCY_OF: Record<string, Dependency> = { ptr: 'dns', sender_mx: 'dns', dmarc: 'dns', callout: 'callout', virus: 'clamd' }
+
+/**
+ * The process's counters, also counted in the metrics: the store's fail-open
+ * path and those of a failed dependency (the counting code stays as it is).
+ */
+class MeteredCounters extends CodeCounters {
+  constructor(private readonly metrics: BundleMetrics) {
+    super()
+  }
+
+  override countFailOpen(path: string): number {
+    if (this.metrics.enabled) {
+      if (path === 'store') {
+        this.metrics.storeFailedOpen()
+        this.metrics.dependencyError('redis')
+      } else {
+        const dependency = DEPENDENCY_OF[path]
+        if (dependency) this.metrics.dependencyError(dependency)
+      }
+    }
+    return super.countFailOpen(path)
+  }
+}
 
 export class BundleProcess {
   /** The counter store; the Redis store counts what it lets through in this process's counters. */
@@ -19,8 +47,17 @@ export class BundleProcess {
   /** The plugin that registered the capabilities hook (hook.ts registerCapabilities). */
   capabilitiesBy: string | undefined
 
-  constructor(readonly counters = new CodeCounters()) {
-    this.stores = new StoreRegistry(counters)
+  /** The Prometheus metrics: off (and free) until something serves them. */
+  readonly metrics: BundleMetrics
+  /** support-codes.ini [metrics] listen: the bundle's own /metrics server. */
+  readonly metricsListener: MetricsListener
+  readonly counters: CodeCounters
+
+  constructor(counters?: CodeCounters, metrics = new BundleMetrics()) {
+    this.metrics = metrics
+    this.metricsListener = new MetricsListener(metrics)
+    this.counters = counters ?? new MeteredCounters(metrics)
+    this.stores = new StoreRegistry(this.counters)
   }
 }
 
