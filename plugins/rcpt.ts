@@ -80,6 +80,8 @@ export function register(this: RcptPlugin): void {
 
 export function shutdown(this: RcptPlugin): void {
   this.supportCodesInstance?.health.stop()
+  // The process's metrics listener; the next load of the settings opens it again.
+  processOf(this).metricsListener.close()
 }
 
 interface ConnState {
