@@ -213,39 +213,25 @@ export class RedisStore implements CounterStore {
     const members = this.open.get(key)
     members?.delete(member)
     if (members?.size === 0) this.open.delete(key)
-    try {
-      await this.run(key, ['ZREM', key, `${this.processId}|${member}`])
-    } finally {
-      if (this.retiring && !this.open.size) this.closeRetired()
-    }
+    await this.run(key, ['ZREM', key, `${this.processId}|${member}`])
   }
 
-  private retiring = false
   private retireTimer: NodeJS.Timeout | undefined
-  private retireClosing = false
 
   /**
    * Replaced by a store with new settings (a reload): the connections this
-   * one counts keep their link, renewed, until they leave; then it closes.
+   * one counts keep their link, renewed, until they leave (looked at every
+   * RETIRE_GRACE_MS); then, once the operations under way had as long again,
+   * it closes.
    */
   retire(): void {
-    if (this.retiring || this.closed) return
-    this.retiring = true
+    if (this.retireTimer || this.closed) return
     const started = Date.now()
     const check = (): void => {
-      if (this.closed) return
-      if (!this.open.size || Date.now() - started >= RETIRE_MAX_MS) this.closeRetired()
-      else this.retireTimer = setTimeout(check, RETIRE_GRACE_MS).unref()
+      const done = !this.open.size || Date.now() - started >= RETIRE_MAX_MS
+      this.retireTimer = setTimeout(done ? () => void this.close().catch(() => undefined) : check, RETIRE_GRACE_MS).unref()
     }
     this.retireTimer = setTimeout(check, RETIRE_GRACE_MS).unref()
-  }
-
-  private closeRetired(): void {
-    clearTimeout(this.retireTimer)
-    if (this.retireClosing) return
-    this.retireClosing = true
-    // Operations under way finish first.
-    setTimeout(() => void this.close().catch(() => undefined), RETIRE_GRACE_MS).unref()
   }
 
   private startRenewing(): void {
@@ -292,10 +278,12 @@ export class RedisStore implements CounterStore {
   private sendReads(): void {
     const reads = this.reads ?? []
     this.reads = undefined
+    // On a cluster a read goes to the slot of its keys; elsewhere all go in one.
+    const groupOf = (k: string): string => (this.target.kind === 'cluster' ? slotGroup(k) : '')
     const groups = new Map<string, Set<string>>()
     for (const r of reads) {
       for (const k of r.keys) {
-        const g = this.target.kind === 'cluster' ? slotGroup(k) : ''
+        const g = groupOf(k)
         let set = groups.get(g)
         if (!set) groups.set(g, (set = new Set()))
         set.add(k)
@@ -315,7 +303,7 @@ export class RedisStore implements CounterStore {
     })
     void Promise.all(sent).then(() => {
       for (const r of reads) {
-        const failed = r.keys.map((k) => failures.get(this.target.kind === 'cluster' ? slotGroup(k) : '')).find((e) => e !== undefined)
+        const failed = r.keys.map((k) => failures.get(groupOf(k))).find((e) => e !== undefined)
         if (failed !== undefined) r.reject(failed)
         else r.resolve(r.keys.map((k) => values.get(k) ?? 0))
       }
@@ -337,6 +325,7 @@ export class RedisStore implements CounterStore {
 
   async close(): Promise<void> {
     this.closed = true
+    clearTimeout(this.retireTimer)
     clearInterval(this.renewer)
     this.renewer = undefined
     await this.link.close()
