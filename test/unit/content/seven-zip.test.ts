@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import zlib from 'node:zlib'
 import factory from '7z-wasm'
 import { extractEntry, listArchive, loadSevenZip, MAX_MEMORY, MAX_PACKED_HEADER, type ArchiveKind, type Listing, type SevenZip } from '../../../plugins/lib/content/archive/seven-zip'
+import { mulberry32 } from '../../rig/prng'
 import { waitFor } from '../../rig/wait'
 
 const EXE = Buffer.from('MZ\x90\x00 this program cannot be run in DOS mode', 'latin1')
@@ -130,18 +131,6 @@ function packedStreamAsHeader(archive: Buffer, size: number): Buffer {
   out.writeUInt32LE(zlib.crc32(header), 28)
   out.writeUInt32LE(zlib.crc32(out.subarray(12, 32)), 8)
   return out
-}
-
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** listArchive, waiting for the spare instance when a previous input retired the one in use. */
@@ -365,7 +354,7 @@ describe('7-Zip archive lister', () => {
   })
 
   test('2000 seeded byte flips of each archive: a listing or unsafe, never a throw', async (t: TestContext) => {
-    const next = random(17)
+    const next = mulberry32(17)
     for (const [name, kind] of kinds) {
       const start = process.hrtime.bigint()
       const data = bytesOf(name)
