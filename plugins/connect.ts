@@ -12,6 +12,7 @@ import { Session } from './lib/phases/session'
 import { applyRun } from './lib/haraka/apply-run'
 import { CounterStore } from './lib/store'
 import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
+import { HarakaHttpServer, serveOnHarakaHttp } from './lib/metrics/route'
 
 // Registered by name, once for the bundle (registerCapabilities).
 export { hook_capabilities as support_codes_capabilities } from './lib/haraka/hook'
@@ -36,6 +37,17 @@ interface ConnState {
 
 export function register(this: ConnectPlugin): void {
   registerPlugin(this, () => new PluginConfig(this, FILE))
+}
+
+// GET /metrics on Haraka's own HTTP server (http.ini listen). Haraka runs
+// init_http once in each process that has the server: the only one, or in
+// cluster mode each worker (the scrape then returns the master's sum over
+// all workers, lib/metrics/cluster.ts). The route is the process's, not a
+// plugin's, so one plugin of the bundle registers it: connect, the first
+// of the four in config/plugins.
+export function hook_init_http(this: ConnectPlugin, next: () => void, server: HarakaHttpServer): void {
+  if (serveOnHarakaHttp(server, processOf(this).metrics)) this.loginfo('metrics served at GET /metrics of Haraka\'s HTTP server')
+  next()
 }
 
 function state(connection: Connection): ConnState | undefined {

@@ -3,9 +3,12 @@
 // and labels are part of the contract (CONFIG.md, docs/metrics.md).
 //
 // Off (nothing serves them) they cost one boolean test per call: no label
-// lookups, no prom-client calls.
+// lookups, no prom-client calls. On while at least one server serves them:
+// the own listener, Haraka's HTTP route, or (in a cluster worker) the
+// master's listener; each says so with serve() and unserve().
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { Phase } from '../codes/catalog'
+import { Exposition, joinCluster, scrape } from './cluster'
 
 export type ReplyAction = 'refused' | 'deferred' | 'monitor'
 export type CheckResult = 'pass' | 'fire' | 'skip' | 'error'
@@ -16,8 +19,31 @@ export const CHECK_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
 
 export class BundleMetrics {
   readonly registry = new Registry()
+  constructor() {
+    // In a cluster, the master sums this registry with the other workers'.
+    joinCluster(this.registry)
+  }
+
+  /** Who serves the registry now ('listener', 'http', ...). */
+  private readonly servedBy = new Set<string>()
+  private on = false
+
   /** True while something serves the registry; every record method returns at once when false. */
-  enabled = false
+  get enabled(): boolean {
+    return this.on
+  }
+
+  /** `by` serves the registry from now on: recording is on. Idempotent per name. */
+  serve(by: string): void {
+    this.servedBy.add(by)
+    this.on = true
+  }
+
+  /** `by` no longer serves it: recording stays on while anyone else does. */
+  unserve(by: string): void {
+    this.servedBy.delete(by)
+    this.on = this.servedBy.size > 0
+  }
 
   private readonly replies = new Counter({
     name: 'support_codes_replies_total',
@@ -90,8 +116,13 @@ export class BundleMetrics {
     this.storeFailOpen.inc()
   }
 
-  /** The exposition text and its Content-Type, as a scrape gets them. */
-  async exposition(): Promise<{ contentType: string; text: string }> {
+  /** This process's own series: the exposition text and its Content-Type. */
+  async exposition(): Promise<Exposition> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() }
+  }
+
+  /** What a scrape served by this process gets: its own series, or in cluster mode the sum over the workers (cluster.ts). */
+  scrape(): Promise<Exposition> {
+    return scrape(this.registry)
   }
 }

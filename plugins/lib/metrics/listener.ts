@@ -2,8 +2,17 @@
 // for nodes that do not run Haraka's HTTP server. One per Haraka process:
 // the plugins hand it the setting at every (re)load, an unchanged value
 // keeps the server, a changed one restarts it, empty closes it.
+//
+// In cluster mode (smtp.ini nodes=N) only the master listens, and serves the
+// sum over the workers (cluster.ts); a worker binds nothing and records
+// while the setting is on, for the master to read.
+import cluster from 'node:cluster'
 import * as http from 'node:http'
+import { answerMetrics, METRICS_PATH, pathOf, plain } from './answer'
 import { BundleMetrics } from './bundle-metrics'
+
+/** The name the listener serves the metrics by (BundleMetrics.serve). */
+const BY = 'listener'
 
 export interface ListenerLog {
   loginfo(message: string): void
@@ -28,7 +37,11 @@ export class MetricsListener {
   private server: http.Server | undefined
   private listen = ''
 
-  constructor(private readonly metrics: BundleMetrics) {}
+  constructor(
+    private readonly metrics: BundleMetrics,
+    /** A cluster worker: the master listens for it. */
+    private readonly inWorker = cluster.isWorker,
+  ) {}
 
   /** The address the server is bound to, once it listens (a test asks for the port). */
   address(): ListenAddress | undefined {
@@ -48,7 +61,8 @@ export class MetricsListener {
       log.logerror(`support-codes.ini [metrics] listen: "${value}" is not host:port; metrics are off`)
       return
     }
-    this.metrics.enabled = true
+    this.metrics.serve(BY)
+    if (this.inWorker) return
     const server = http.createServer((req, res) => this.answer(req, res))
     // A scraper sends a few hundred bytes: a client that dawdles is dropped.
     server.headersTimeout = 5000
@@ -58,7 +72,10 @@ export class MetricsListener {
     server.on('error', (err: NodeJS.ErrnoException) => {
       // Logged once for this value; Haraka goes on without the listener.
       log.logerror(`metrics listener on ${value} failed (${err.code ?? err.message}); metrics are not served there`)
-      if (this.server === server) this.server = undefined
+      if (this.server === server) {
+        this.server = undefined
+        this.metrics.unserve(BY)
+      }
       server.close()
     })
     server.listen(at.port, at.host, () => log.loginfo(`metrics served at http://${value}/metrics`))
@@ -71,29 +88,11 @@ export class MetricsListener {
     this.server?.closeAllConnections()
     this.server = undefined
     this.listen = ''
-    this.metrics.enabled = false
+    this.metrics.unserve(BY)
   }
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = req.url ?? ''
-    const q = url.indexOf('?')
-    const path = q < 0 ? url : url.slice(0, q)
-    if (path !== '/metrics') return plain(res, 404, 'not found\n')
-    if (req.method !== 'GET') {
-      res.setHeader('Allow', 'GET')
-      return plain(res, 405, 'method not allowed\n')
-    }
-    this.metrics.exposition().then(
-      ({ contentType, text }) => {
-        res.writeHead(200, { 'Content-Type': contentType })
-        res.end(text)
-      },
-      () => plain(res, 500, 'metrics failed\n'),
-    )
+    if (pathOf(req) !== METRICS_PATH) return plain(res, 404, 'not found\n')
+    answerMetrics(this.metrics, req, res)
   }
-}
-
-function plain(res: http.ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' })
-  res.end(body)
 }

@@ -11,7 +11,7 @@ function series(text: string): string[] {
 
 test('on: every series with its labels and values', async () => {
   const m = new BundleMetrics()
-  m.enabled = true
+  m.serve('test')
   m.reply('G34', 'mailfrom', 'refused')
   m.reply('G34', 'mailfrom', 'refused')
   m.reply('G8/G9', 'rcpt', 'monitor')
@@ -52,10 +52,27 @@ test('off: nothing is recorded', async () => {
   assert.deepEqual(lines, ['support_codes_scan_thread_queue 0', 'support_codes_store_fail_open_total 0'])
 })
 
+test('on while anyone serves: the listener and the HTTP route each turn it on, the last to stop turns it off', () => {
+  const m = new BundleMetrics()
+  assert.equal(m.enabled, false)
+  m.serve('listener')
+  m.serve('http')
+  m.serve('listener') // a second serve by the same name counts once
+  assert.equal(m.enabled, true)
+  m.unserve('listener')
+  assert.equal(m.enabled, true)
+  m.unserve('nobody')
+  assert.equal(m.enabled, true)
+  m.unserve('http')
+  assert.equal(m.enabled, false)
+  m.unserve('http')
+  assert.equal(m.enabled, false)
+})
+
 test('each process has its own registry, not the global one', async () => {
   const a = new BundleMetrics()
   const b = new BundleMetrics()
-  a.enabled = true
+  a.serve('test')
   a.storeFailedOpen()
   assert.ok(series((await b.exposition()).text).includes('support_codes_store_fail_open_total 0'))
 })

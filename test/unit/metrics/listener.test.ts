@@ -66,3 +66,26 @@ test('a listen that is not host:port is named and leaves metrics off', () => {
   assert.equal(metrics.enabled, false)
   assert.deepEqual(log.errors, ['support-codes.ini [metrics] listen: "9465" is not host:port; metrics are off'])
 })
+
+test('closing the listener leaves recording on while Haraka\'s HTTP route serves', (t) => {
+  const metrics = new BundleMetrics()
+  const listener = new MetricsListener(metrics)
+  t.after(() => listener.close())
+  metrics.serve('http')
+  listener.apply('', logs())
+  assert.equal(metrics.enabled, true)
+  listener.close()
+  assert.equal(metrics.enabled, true)
+})
+
+test('in a cluster worker the listener binds nothing and records for the master', async () => {
+  const metrics = new BundleMetrics()
+  const listener = new MetricsListener(metrics, true)
+  const port = await freePort()
+  listener.apply(`127.0.0.1:${port}`, logs())
+  assert.equal(metrics.enabled, true)
+  assert.equal(listener.address(), undefined)
+  assert.equal(await fetch(`http://127.0.0.1:${port}/metrics`).then(() => 'answered', () => 'refused'), 'refused')
+  listener.apply('', logs())
+  assert.equal(metrics.enabled, false)
+})

@@ -43,7 +43,7 @@ function record(shared: BundleProcess): void {
 
 test('on: replies, checks, dependency errors and the store fail-open path', async () => {
   const shared = new BundleProcess()
-  shared.metrics.enabled = true
+  shared.metrics.serve('test')
   record(shared)
   assert.deepEqual((await series(shared)).sort(), [
     'support_codes_checks_total{check="null_sender",result="fire"} 1',
