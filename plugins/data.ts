@@ -12,7 +12,8 @@ import { PluginConfig } from './lib/haraka/plugin-config'
 import { clamdPing } from './lib/content/clamd'
 import { authenticate } from './lib/auth/authenticate'
 import { spfFromHaraka } from './lib/haraka/spf-result'
-import { applyRun } from './lib/haraka/apply-run'
+import { applyRun, countSkipped } from './lib/haraka/apply-run'
+import { dataChecks } from './lib/phases/checks-of'
 import { parseBannedExtensions } from './lib/phases/data'
 import { Session } from './lib/phases/session'
 import { PhaseRun } from './lib/phases/run'
@@ -40,6 +41,7 @@ class DataInstance {
   constructor(plugin: DataPlugin) {
     this.config = new PluginConfig(plugin, FILE)
     this.thread = new ScanThread((level, message) => (level === 'warn' ? plugin.logwarn(message) : plugin.lognotice(message)))
+    this.thread.queueChanged = processOf(plugin).scanQueue
   }
 
   bannedExtensions(): Set<string> {
@@ -100,9 +102,13 @@ export const hook_data_post = hook('data_post', async function (this: DataPlugin
   if (!txn) return undefined
   const self = instanceOf(this)
   const { config, open } = self
-  if (skipped(this, connection, config.allow, txn.results)) return undefined
+  if (skipped(this, connection, config.allow, txn.results)) {
+    countSkipped(this, dataChecks, config.own)
+    return undefined
+  }
   const { own, shared } = config
-  const session = new Session({ monitor: shared.main.monitor, data: own, counters: processOf(this).counters })
+  const bundle = processOf(this)
+  const session = new Session({ monitor: shared.main.monitor, data: own, counters: bundle.counters })
   // SPF and DMARC may still read the message after a refusal (see dataPhase).
   let reading: Promise<unknown> | undefined
   const scanner = self.thread
@@ -114,6 +120,7 @@ export const hook_data_post = hook('data_post', async function (this: DataPlugin
       self: [config.hostname()],
       raw: () => self.capture.messageOf(txn, connection),
       banned: self.bannedExtensions(),
+      clamdFailed: bundle.clamdFailed,
       scan: (raw, settings) => scanner.facts(raw, settings, {
         minBytes: open.size > 1 ? own.scan.thread_min_bytes : 0,
         forceBytes: own.scan.in_place_max_bytes,

@@ -5,7 +5,8 @@ import { Address, Connection } from './lib/haraka/types'
 import { instanceOf, PluginWith, processOf } from './lib/haraka/process'
 import { hook, skipped, skipReason, registerPlugin } from './lib/haraka/hook'
 import { PluginConfig } from './lib/haraka/plugin-config'
-import { applyRun } from './lib/haraka/apply-run'
+import { applyRun, countSkipped } from './lib/haraka/apply-run'
+import { mailfromChecks } from './lib/phases/checks-of'
 import { senderKey } from './lib/phases/mailfrom'
 import { Session } from './lib/phases/session'
 import { countOne, recentCount } from './lib/store/rate-window'
@@ -27,7 +28,10 @@ export const hook_mail = hook('mail', async function (this: MailfromPlugin, conn
   if (!txn) return undefined
   const config = configOf(this)
   const { shared, own } = config
-  if (skipped(this, connection, config.allow, txn.results)) return undefined
+  if (skipped(this, connection, config.allow, txn.results)) {
+    countSkipped(this, mailfromChecks, own)
+    return undefined
+  }
   const from = params[0]
   const run = await new Session({ monitor: shared.main.monitor, mailfrom: own, counters: processOf(this).counters }).mail({
     mailfrom: {

@@ -13,7 +13,8 @@ import { ZoneHealth } from './lib/lists/dnsbl-health'
 import { countOne, recentCount } from './lib/store/rate-window'
 import { SenderMxFacts } from './lib/checks/sender-mx'
 import { Callout } from './lib/callout/callout'
-import { applyRun } from './lib/haraka/apply-run'
+import { applyRun, countSkipped } from './lib/haraka/apply-run'
+import { rcptChecks } from './lib/phases/checks-of'
 import { calloutVia, gatherSenderMx, keys, lookupZones, rcptLists, RcptLists } from './lib/phases/rcpt'
 import { Session } from './lib/phases/session'
 
@@ -37,8 +38,11 @@ class RcptInstance {
   readonly config: PluginConfig<typeof FILE>
   readonly health: ZoneHealth
   private derived: Derived | undefined
+  /** Told once per callout whose server could not be reached or did not answer in time. */
+  private readonly calloutFailed: () => void
 
   constructor(plugin: RcptPlugin) {
+    this.calloutFailed = processOf(plugin).calloutFailed
     // Sections other than the schema's are DNS list zones, when [dnsbl] zones names them.
     const config = new PluginConfig(plugin, FILE, (own) => own.dnsbl.zones)
     this.config = config
@@ -61,13 +65,21 @@ class RcptInstance {
       // One Callout (and its per-server limits) for as long as its settings hold.
       callout: old && old.calloutSig === calloutSig
         ? old.callout
-        : new Callout({ helo: config.hostname(), timeoutMs: timeout * 1000, maxPerServer: max_per_server, maxPerClient: max_per_client, maxQueue: max_queue }),
+        : new Callout({
+          helo: config.hostname(), timeoutMs: timeout * 1000, maxPerServer: max_per_server, maxPerClient: max_per_client, maxQueue: max_queue,
+          unreachable: this.calloutFailed,
+        }),
       calloutSig,
       zonesSig,
     }
     if (old?.zonesSig !== zonesSig) this.health.watch(lists.zones, own.dnsbl.recheck)
     return this.derived
   }
+}
+
+/** The checks a skipped client's recipient does not get (module-level: nothing made per message). */
+function skippedChecks(self: RcptInstance): readonly string[] {
+  return rcptChecks(self.config.own, self.current())
 }
 
 /** A Haraka instance of this plugin: what it keeps is made in register(). */
@@ -168,7 +180,10 @@ export const hook_rcpt = hook('rcpt', async function (this: RcptPlugin, connecti
   if (!txn || !cst || !tst || !rcpt) return undefined
   const self = instanceOf(this)
   const { config } = self
-  if (skipped(this, connection, config.allow, txn.results, cst.skip)) return undefined
+  if (skipped(this, connection, config.allow, txn.results, cst.skip)) {
+    countSkipped(this, skippedChecks, self)
+    return undefined
+  }
   const { own, shared } = config
   const d = self.current()
   const store = config.store()

@@ -27,6 +27,12 @@ export interface CalloutOptions {
   maxQueue?: number
   /** Reverse-path for MAIL FROM; default '' (MAIL FROM:<>). */
   sender?: string
+  /**
+   * Told once per call whose answer is that the server could not be reached
+   * or did not answer in time (not for a 4xx or 5xx reply, nor for the
+   * process's own limits on callouts).
+   */
+  unreachable?: () => void
 }
 
 /** [callout] max_per_client and max_queue when none is given (the settings' defaults). */
@@ -101,14 +107,14 @@ export class Callout {
       if (answered && sockets === 0) release?.()
     }
     try {
-      let last = tempfail('no server to call')
+      let last: Attempt | undefined
       for (const [i, target] of targets.entries()) {
         if (i > 0 && tooLateToDial(deadline)) break
-        const tried = await this.attempt(target, rcpt, deadline, () => sockets++, closed)
-        if (firstOnly || !tried.connectFailure) return tried.answer
-        last = tried.answer
+        last = await this.attempt(target, rcpt, deadline, () => sockets++, closed)
+        if (firstOnly || !last.connectFailure) break
       }
-      return last
+      if (last?.unreachable) this.opts.unreachable?.()
+      return last?.answer ?? tempfail('no server to call')
     } finally {
       answered = true
       if (sockets === 0) release?.()

@@ -14,6 +14,8 @@ export interface Attempt {
   answer: CalloutAnswer
   /** Failed before the server said 220: the next target may be tried. */
   connectFailure: boolean
+  /** The server could not be reached, did not answer in time, dropped the connection or sent no SMTP: no reply of its own. */
+  unreachable?: boolean
 }
 
 /** What goes on the command lines, free of control characters already. */
@@ -51,13 +53,14 @@ export function dialogue(target: CalloutTarget, lines: DialogueLines, deadline: 
       clearTimeout(timer)
       closed()
     }
-    const settle = (answer: CalloutAnswer): void => {
+    const settle = (answer: CalloutAnswer, unreachable = false): void => {
       if (settled) return
       settled = true
-      resolve({ answer, connectFailure: answer.result === 'tempfail' && (stage === 'connect' || stage === 'greeting') })
+      const connectFailure = answer.result === 'tempfail' && (stage === 'connect' || stage === 'greeting')
+      resolve(unreachable ? { answer, connectFailure, unreachable } : { answer, connectFailure })
     }
-    const fail = (why: string, code?: number): void => {
-      settle(tempfail(`${name}: ${why}`, code))
+    const fail = (why: string): void => {
+      settle(tempfail(`${name}: ${why}`), true)
       socket?.destroy()
     }
 

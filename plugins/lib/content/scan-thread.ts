@@ -86,6 +86,9 @@ export class ScanThread {
   private downUntil = 0
   /** The settings the current thread holds. */
   private sent?: ContentSettings
+  /** Told the number of scans waiting for the thread (behind the one it works on) whenever it changes. */
+  queueChanged?: (waiting: number) => void
+  private lastQueue = 0
 
   /** say() is told when the thread starts and, once per failure, why it stopped. */
   constructor(
@@ -154,6 +157,7 @@ export class ScanThread {
     const id = this.nextId++
     return new Promise<ContentFacts>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, memory, length: raw.length, settings, timeoutMs })
+      this.queued()
       this.armFirst()
       this.post(worker, id, memory, raw.length, settings)
     })
@@ -195,6 +199,7 @@ export class ScanThread {
     const p = this.pending.get(reply.id)
     if (!p) return
     this.pending.delete(reply.id)
+    this.queued()
     clearTimeout(p.timer)
     this.armFirst()
     this.memory.give(p.memory)
@@ -219,6 +224,7 @@ export class ScanThread {
     const p = this.pending.get(id)
     if (!p) return
     this.pending.delete(id)
+    this.queued()
     const why = `the scan thread did not finish a message of ${p.length} bytes within ${p.timeoutMs} ms`
     p.resolve(timedOut(why))
     this.say('warn', `content scan thread: ${why}; thread restarted`)
@@ -261,5 +267,14 @@ export class ScanThread {
       p.reject(err)
     }
     this.pending.clear()
+    this.queued()
+  }
+
+  // The scans handed over and not answered, but the one the thread works on.
+  private queued(): void {
+    const waiting = Math.max(0, this.pending.size - 1)
+    if (waiting === this.lastQueue) return
+    this.lastQueue = waiting
+    this.queueChanged?.(waiting)
   }
 }

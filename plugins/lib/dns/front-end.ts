@@ -54,6 +54,9 @@ export function channels(servers: readonly string[], totalMs: number): () => dns
   }
 }
 
+/** Errors node:dns gives before asking anything (a name that cannot be a question): not a failure of the DNS. */
+const NOT_ASKED: ReadonlySet<string> = new Set(['EBADNAME', 'EBADQUERY', 'EBADSTR', 'EBADFAMILY'])
+
 /** The cache key of a question: names are case-insensitive. */
 export function keyOf(name: string, rrtype: string): string {
   return `${rrtype}:${name.toLowerCase()}`
@@ -65,7 +68,11 @@ export class FrontEnd {
   private readonly channel: () => dnsp.Resolver
   private readonly cache: AnswerCache<Kept>
 
-  constructor(servers: readonly string[], timeoutSec: number, cacheSec: number) {
+  /**
+   * @param failed told once per lookup the DNS failed (timeout, SERVFAIL,
+   *   refused, ...): not for "no such record", nor for a kept answer.
+   */
+  constructor(servers: readonly string[], timeoutSec: number, cacheSec: number, private readonly failed?: () => void) {
     this.timeoutMs = Math.max(50, Math.round(timeoutSec * 1000))
     // The race in ask() holds the bound whatever c-ares does with its timers.
     this.channel = channels(servers, this.timeoutMs)
@@ -88,7 +95,9 @@ export class FrontEnd {
       return { value: Array.isArray(value) ? value.slice() : value, expires }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      const expires = e.code && NO_RECORD.has(e.code) ? this.cache.set(key, { code: e.code, message: e.message }) : 0
+      const none = e.code !== undefined && NO_RECORD.has(e.code)
+      const expires = none && e.code ? this.cache.set(key, { code: e.code, message: e.message }) : 0
+      if (!none && !(e.code && NOT_ASKED.has(e.code))) this.failed?.()
       return { error: e, expires }
     }
   }

@@ -13,6 +13,9 @@ export class DnsRegistry {
   private readonly checks = new Map<boolean, { frontEnd: FrontEnd; dns: Dns }>()
   private forMailauth: { frontEnd: FrontEnd; resolver: MailauthResolver } | undefined
 
+  /** @param failed told once per lookup the DNS failed (timeout, SERVFAIL, ...), on any front-end made here. */
+  constructor(private readonly failed?: () => void) {}
+
   /**
    * The front-end for these settings that `holder` (one name per view) is to
    * use, shared with every other holder on the same settings. A holder gets
@@ -25,7 +28,7 @@ export class DnsRegistry {
     if (mine?.signature === signature) return mine.frontEnd
     let frontEnd: FrontEnd | undefined
     for (const h of this.held.values()) if (h.signature === signature) frontEnd = h.frontEnd
-    frontEnd ??= new FrontEnd(servers, timeoutSec, cacheSec)
+    frontEnd ??= new FrontEnd(servers, timeoutSec, cacheSec, this.failed)
     this.held.set(holder, { signature, frontEnd })
     return frontEnd
   }

@@ -28,7 +28,7 @@ export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
   const metrics = processOf(a.plugin).metrics
   if (metrics.enabled) {
     // A held verdict is counted when it is decided after DATA.
-    for (const step of run.steps) if (!step.held) metrics.check(step.check, step.verdict ? 'fire' : 'pass')
+    for (const step of run.steps) if (!step.held) metrics.check(step.check, step.verdict ? 'fire' : step.failed ? 'error' : 'pass')
   }
   for (const step of run.steps) {
     if (step.held || !step.verdict) continue
@@ -36,4 +36,16 @@ export function applyRun(run: PhaseRun, a: ApplyArgs): Outcome {
     if (step === run.stop) outcome = out
   }
   return outcome
+}
+
+/**
+ * A client that skips every check (allow list, relaying, authenticated):
+ * each check the plugin would have run at this command is counted as
+ * skipped. `checks` is a plain function of the settings, so that nothing is
+ * allocated per message while the metrics are off.
+ */
+export function countSkipped<S>(plugin: HarakaPlugin, checks: (settings: S) => readonly string[], settings: S): void {
+  const metrics = processOf(plugin).metrics
+  if (!metrics.enabled) return
+  for (const check of checks(settings)) metrics.check(check, 'skip')
 }

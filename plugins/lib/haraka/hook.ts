@@ -14,6 +14,9 @@ export type Outcome = HarakaReply | undefined
 // The hooks whose time is support_codes_check_seconds, by the phase they run the checks of.
 const TIMED: Record<string, Phase | undefined> = { connect: 'connect', mail: 'mailfrom', rcpt: 'rcpt', data_post: 'data' }
 
+/** The check label of support_codes_checks_total{result="error"} when a hook threw (the fail-open path `bug`). */
+export const BUG_CHECK = 'bug'
+
 function describe(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err)
 }
@@ -47,7 +50,10 @@ export function hook<P extends SupportCodesPlugin, A extends unknown[]>(
     }
     const fail = (err: unknown): void => {
       try {
-        this.logerror(`${label} failed, letting the mail through [fail-open bug #${processOf(this).counters.countFailOpen('bug')}]: ${describe(err)}`)
+        const shared = processOf(this)
+        // Which check threw is not known here: one error under the fail-open path's name.
+        shared.metrics.check(BUG_CHECK, 'error')
+        this.logerror(`${label} failed, letting the mail through [fail-open bug #${shared.counters.countFailOpen('bug')}]: ${describe(err)}`)
       } catch {
         // logging must not stop next() from being called
       }

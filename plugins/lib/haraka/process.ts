@@ -6,17 +6,17 @@
 // its plugins a fresh one.
 import { CodeCounters } from '../codes/counters'
 import { DnsRegistry } from '../dns/registry'
-import { BundleMetrics, Dependency } from '../metrics/bundle-metrics'
+import { BundleMetrics } from '../metrics/bundle-metrics'
 import { MetricsListener } from '../metrics/listener'
 import { StoreRegistry } from '../store'
 import { HarakaPlugin } from './types'
 
-// Fail-open paths named for the service that failed (docs/fail-open.md).
-const DEPENDENCY_OF: Record<string, Dependency> = { ptr: 'dns', sender_mx: 'dns', dmarc: 'dns', callout: 'callout', virus: 'clamd' }
-
 /**
  * The process's counters, also counted in the metrics: the store's fail-open
- * path and those of a failed dependency (the counting code stays as it is).
+ * path, which the Redis store takes once per command Redis failed (so it is
+ * also that command's dependency error). The other services count their
+ * failures where they happen (BundleProcess below), not on the fail-open
+ * paths, so that a failure is counted once whatever the check's setting.
  */
 class MeteredCounters extends CodeCounters {
   constructor(private readonly metrics: BundleMetrics) {
@@ -24,14 +24,9 @@ class MeteredCounters extends CodeCounters {
   }
 
   override countFailOpen(path: string): number {
-    if (this.metrics.enabled) {
-      if (path === 'store') {
-        this.metrics.storeFailedOpen()
-        this.metrics.dependencyError('redis')
-      } else {
-        const dependency = DEPENDENCY_OF[path]
-        if (dependency) this.metrics.dependencyError(dependency)
-      }
+    if (path === 'store' && this.metrics.enabled) {
+      this.metrics.storeFailedOpen()
+      this.metrics.dependencyError('redis')
     }
     return super.countFailOpen(path)
   }
@@ -41,7 +36,7 @@ export class BundleProcess {
   /** The counter store; the Redis store counts what it lets through in this process's counters. */
   readonly stores: StoreRegistry
   /** The DNS front-ends: the checks' Dns and mailauth's resolver on the same [dns] settings share one answer cache. */
-  readonly dns = new DnsRegistry()
+  readonly dns: DnsRegistry
   /** Problems with the settings already logged: each is named once per process, not on every reload. */
   readonly reported = new Set<string>()
   /** The plugin that registered the capabilities hook (hook.ts registerCapabilities). */
@@ -52,9 +47,19 @@ export class BundleProcess {
   /** support-codes.ini [metrics] listen: the bundle's own /metrics server. */
   readonly metricsListener: MetricsListener
   readonly counters: CodeCounters
+  /** Told once per clamd scan that failed (no connection, timeout, an error answer). */
+  readonly clamdFailed: () => void
+  /** Told once per callout whose server could not be reached or did not answer in time. */
+  readonly calloutFailed: () => void
+  /** Told the scans waiting for the scan thread whenever that number changes. */
+  readonly scanQueue: (waiting: number) => void
 
   constructor(counters?: CodeCounters, metrics = new BundleMetrics()) {
     this.metrics = metrics
+    this.dns = new DnsRegistry(() => metrics.dependencyError('dns'))
+    this.clamdFailed = () => metrics.dependencyError('clamd')
+    this.calloutFailed = () => metrics.dependencyError('callout')
+    this.scanQueue = (waiting) => metrics.scanThreadQueue(waiting)
     this.metricsListener = new MetricsListener(metrics)
     this.counters = counters ?? new MeteredCounters(metrics)
     this.stores = new StoreRegistry(this.counters)

@@ -44,6 +44,8 @@ export interface DataFacts {
   banned: ReadonlySet<string>
   /** SPF and DMARC for the message (mailauth, or haraka-plugin-spf's SPF result). */
   authenticate: (raw: Buffer) => Promise<AuthFacts>
+  /** Told once per clamd scan that failed (no connection, timeout, an error answer); not for a message past [virus] max_bytes. */
+  clamdFailed?: () => void
   /** Reads what the content checks judge (content/scan-thread.ts); in place when absent. */
   scan?: (raw: Buffer, settings: ContentSettings) => Promise<ContentFacts>
 }
@@ -163,9 +165,13 @@ async function judgeMessage(
   if (own.virus.clamd) {
     // Past max_bytes clamd would see only the message's start, and what
     // follows could carry anything: as a scan clamd could not finish, never as clean.
-    const result: ClamdResult = raw.length > own.virus.max_bytes
-      ? { status: 'error', why: `the message (${raw.length} bytes) is larger than [virus] max_bytes (${own.virus.max_bytes}): not scanned` }
-      : await clamdScan(own.virus.clamd, raw, { timeoutMs: own.virus.timeout * 1000, maxBytes: own.virus.max_bytes })
+    let result: ClamdResult
+    if (raw.length > own.virus.max_bytes) {
+      result = { status: 'error', why: `the message (${raw.length} bytes) is larger than [virus] max_bytes (${own.virus.max_bytes}): not scanned` }
+    } else {
+      result = await clamdScan(own.virus.clamd, raw, { timeoutMs: own.virus.timeout * 1000, maxBytes: own.virus.max_bytes })
+      if (result.status === 'error') f.clamdFailed?.()
+    }
     if (result.status === 'virus') run.note({ virus: result.name })
     if (result.status === 'error') run.warn(`clamd ${own.virus.clamd}: ${result.why}`)
     const saw = result.status === 'virus' ? `clamd found ${result.name}` : result.status === 'error' ? `clamd: ${result.why}` : 'clamd found nothing'

@@ -25,7 +25,10 @@ export async function mailfromPhase(run: PhaseRun, own: MailfromSettings, f: Mai
   if (run.judge('null_sender', nullSender({ isNull }, own.null_sender), isNull ? 'MAIL FROM:<>' : `MAIL FROM:<${f.sender}>`)) return
   if (own.sender_rate.limit <= 0 || isNull) return
   const recent = await f.recent(senderKey(f.sender))
-  if (recent === undefined) return
+  if (recent === undefined) {
+    run.undecided('sender_rate', 'the counter store did not answer')
+    return
+  }
   const saw = `${Math.floor(recent)} message(s) accepted from ${f.sender} in the last ${own.sender_rate.period} s, limit ${own.sender_rate.limit}`
   run.judge('sender_rate', senderRate({ recent }, own.sender_rate), saw)
 }

@@ -115,7 +115,9 @@ export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLis
     const facts: NewIpFacts = { age, accepted, rcptOk, rcptRefused }
     const n = (v: number | undefined): string => (v === undefined ? '?' : String(Math.floor(v)))
     const saw = `first seen ${n(age)} s ago; in the last ${period} s: ${n(accepted)} message(s) accepted, recipients ${n(rcptOk)} accepted / ${n(rcptRefused)} refused; limit ${own.new_ip.limit}`
-    if (run.judge('new_ip', newIpCheck(facts, own.new_ip), saw)) return
+    // Without the count of messages accepted the check cannot decide (the store did not answer).
+    if (accepted === undefined) run.undecided('new_ip', saw)
+    else if (run.judge('new_ip', newIpCheck(facts, own.new_ip), saw)) return
   }
 
   // G14
@@ -164,7 +166,8 @@ export async function rcptPhase(run: PhaseRun, own: RcptSettings, lists: RcptLis
   if (own.mailbox_rate.limit > 0) {
     const recent = await f.recent(keys.mailbox(address), own.mailbox_rate.period)
     const saw = `${recent === undefined ? '?' : Math.floor(recent)} message(s) accepted for ${address} in the last ${own.mailbox_rate.period} s, limit ${own.mailbox_rate.limit}`
-    run.judge('mailbox_rate', mailboxRate({ recent }, own.mailbox_rate), saw)
+    if (recent === undefined) run.undecided('mailbox_rate', saw)
+    else run.judge('mailbox_rate', mailboxRate({ recent }, own.mailbox_rate), saw)
   }
 }
 

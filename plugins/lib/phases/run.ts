@@ -23,6 +23,11 @@ export interface Step {
   held?: boolean
   /** The phase whose catalog row a verdict is rendered by (a held one: data). */
   phase?: Phase
+  /**
+   * The check could not decide: a service it needs failed (or would have
+   * sent its error verdict but for a lenient setting) and the mail went on.
+   */
+  failed?: boolean
 }
 
 /** Values other plugins and the operator may want in Haraka's results. */
@@ -90,8 +95,15 @@ export class PhaseRun {
     if (would) {
       const why = would.reason ? ` (${would.reason})` : ''
       this.failedOpen.push(`${check}: let through by its setting; its safe value would have sent ${would.id}${why} [fail-open ${check} #${this.counters.countFailOpen(check)}]`)
+      this.undecided(check, saw, label)
+      return false
     }
     return this.judge(check, verdict, saw, label)
+  }
+
+  /** A check that could not decide (the store or another service did not answer): the mail goes on. */
+  undecided(check: string, saw: string, label = check): void {
+    this.steps.push({ check, label, saw, failed: true, ...this.at() })
   }
 
   hold(check: string, verdict: Verdict, saw: string): void {
