@@ -1,8 +1,9 @@
 // A Haraka node for the benchmark, set up like the test rig's (the package
 // installed from its tarball into a `haraka -i` node, the same smtp.ini and
 // connection.ini settings, every resolver on the loopback DNS server) but
-// with exactly the config/plugins lines the scenario gives, no PROXY
-// protocol (the load generator does not speak it), and the process id
+// with exactly the config/plugins lines the scenario gives, PROXY from
+// loopback only for the scenarios that ask (smtp-source does not speak it;
+// the realistic case's client does), and the process id
 // exposed so its CPU time and memory can be read from /proc.
 import { ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -39,6 +40,8 @@ export interface BenchNodeOptions {
   cpuProfile?: string
   /** CPUs Haraka may run on (taskset's list, e.g. "1"); any when unset. */
   cpus?: string
+  /** Take PROXY lines from loopback clients (connection.ini [haproxy] hosts). */
+  proxy?: boolean
 }
 
 export class BenchHaraka {
@@ -53,6 +56,8 @@ export class BenchHaraka {
     readonly dir: string,
     readonly port: number,
     private readonly proc: ChildProcess,
+    /** Haraka waits for a PROXY line before its greeting. */
+    private readonly proxy: boolean,
     /** Where the main thread's CPU profile goes, when profiling. */
     private readonly cpuProfile: string | undefined,
   ) {
@@ -92,9 +97,9 @@ export class BenchHaraka {
       // public_ip keeps Haraka and its plugins from asking a STUN server.
       'smtp.ini': `listen=127.0.0.1:${port}\nnodes=0\npublic_ip=192.0.2.25\nforce_shutdown_timeout=3\ngraceful_shutdown=false\n`,
       'log.ini': `[main]\nlevel=${opts.logLevel ?? 'warn'}\ntimestamps=false\nformat=default\n`,
-      // As the rig sets it; no PROXY hosts, the client connects directly.
+      // As the rig sets it: PROXY from loopback when asked, else none (the client connects directly).
       'connection.ini': editIni(fs.readFileSync(path.join(template, 'config', 'connection.ini'), 'utf8'), {
-        haproxy: { 'hosts[]': [] },
+        haproxy: { 'hosts[]': opts.proxy ? ['127.0.0.1'] : [] },
         headers: { max_received: ['1000'] },
       }),
       ...opts.config,
@@ -118,7 +123,7 @@ export class BenchHaraka {
       env: { ...process.env, SC_TEST_DNS: opts.dns, YES_REALLY_DO_DISCARD: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    const node = new BenchHaraka(dir, port, proc, opts.cpuProfile)
+    const node = new BenchHaraka(dir, port, proc, opts.proxy === true, opts.cpuProfile)
     try {
       await node.waitReady(20000)
     } catch (err) {
@@ -155,7 +160,7 @@ export class BenchHaraka {
     const until = Date.now() + timeoutMs
     for (;;) {
       if (!this.running) throw new Error(`Haraka exited (${this.exitCode}) while starting:\n${this.output.slice(-4000)}`)
-      if (await banner(this.port)) return
+      if (await banner(this.port, this.proxy)) return
       if (Date.now() > until) throw new Error(`Haraka did not answer on port ${this.port} within ${timeoutMs} ms:\n${this.output.slice(-4000)}`)
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -195,10 +200,12 @@ function sortProfiles(cpuProfile: string): void {
   fs.rmSync(dir, { recursive: true, force: true })
 }
 
-// Connects, reads the greeting and says QUIT: true on a 220 greeting.
-function banner(port: number): Promise<boolean> {
+// Connects (with a PROXY line first, when Haraka waits for one), reads the
+// greeting and says QUIT: true on a 220 greeting.
+function banner(port: number, proxy: boolean): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1')
+    if (proxy) sock.on('connect', () => sock.write('PROXY TCP4 127.0.0.1 127.0.0.1 40000 25\r\n'))
     let buf = ''
     let greeted: boolean | undefined
     const done = (ok: boolean): void => {

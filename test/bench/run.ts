@@ -1,11 +1,12 @@
 // `npm run bench`: throughput, CPU and memory of a Haraka node with the
 // bundle against a bare one, driven by Postfix's smtp-source on loopback.
 //
-//   npm run bench                  every default scenario, 2 KB and 200 KB, 1/10/50 sessions
+//   npm run bench                  every case set (standard, realistic, metrics), their sizes and 1/10/50 sessions
 //   npm run bench -- --quick       one small case per scenario (BENCH_QUICK=1), a smoke test
-//   npm run bench -- --write       also write docs/performance.md (BENCH_WRITE=1)
+//   npm run bench -- --write       also write docs/performance.md (BENCH_WRITE=1; every case set must run)
 //
-// Environment: BENCH_MESSAGES (messages per measured run, all sizes),
+// Environment: BENCH_CASES (case sets, comma-separated: standard, realistic,
+// metrics; default all, see scenarios.ts), BENCH_MESSAGES (messages per measured run, all sizes),
 // BENCH_WARMUP (warm-up messages), BENCH_REWARM (messages sent to a node
 // just before each of its measured runs, default a tenth of a run), BENCH_REPEAT (measured runs per case,
 // default 5; the median is reported), BENCH_SCENARIOS (names, comma-separated;
@@ -30,10 +31,14 @@ import { cleanupNow, onCleanup } from './cleanup'
 import { BenchHaraka, harakaVersion } from './haraka-node'
 import { LoadGenerator, loadGenerator } from './load'
 import { clockTicks, cpuTicks, machine, machineBusyTicks, peakRssKiB, Pinning, pinCpus, selfTicks } from './proc'
-import { CaseResult, markdownReport, plainReport, RunInfo, sizeLabel } from './report'
-import { BenchContext, Scenario, SCENARIOS } from './scenarios'
-import { benchZone } from './zone'
+import { CaseResult, markdownReport, plainReport, RunInfo, Section, sharesText, sizeLabel } from './report'
+import { BenchContext, CASE_SETS, CaseSet, Scenario } from './scenarios'
+import { benchLists, benchZone } from './zone'
 import { benchMessage, messageFile } from './message'
+import { designedShares, mixClients, Outcome } from './mix'
+import { runProxyLoad } from './proxy-client'
+import { Scraper } from './scrape'
+import { freePort } from '../rig/ports'
 
 const KB = 1024
 // Messages per measured run, by size: a few seconds each on 2 cores.
@@ -70,11 +75,18 @@ function flag(name: string, env: string): boolean {
   return process.argv.includes(`--${name}`) || on(process.env[env]) || on(process.env[`npm_config_${name}`])
 }
 
-interface Plan {
-  quick: boolean
+interface SetPlan {
+  set: CaseSet
   scenarios: Scenario[]
   sizes: number[]
   concurrency: number[]
+}
+
+interface Plan {
+  quick: boolean
+  sets: SetPlan[]
+  /** Every case set runs (what --write needs: the page is one run). */
+  allSets: boolean
   messages: (size: number) => number
   warmup: (size: number) => number
   /** Messages sent to a node just before each of its measured runs. */
@@ -84,17 +96,28 @@ interface Plan {
 
 function plan(): Plan {
   const quick = flag('quick', 'BENCH_QUICK')
+  const setNames = envList('BENCH_CASES')
+  for (const n of setNames ?? []) {
+    if (!CASE_SETS.some((c) => c.name === n)) throw new Error(`BENCH_CASES: no case set ${n} (there are ${CASE_SETS.map((c) => c.name).join(', ')})`)
+  }
+  const chosen = setNames ? CASE_SETS.filter((c) => setNames.includes(c.name)) : CASE_SETS
   const names = envList('BENCH_SCENARIOS')
-  const scenarios = names
-    ? names.map((n) => {
-        const s = SCENARIOS.find((x) => x.name === n)
-        if (!s) throw new Error(`BENCH_SCENARIOS: no scenario ${n} (there are ${SCENARIOS.map((x) => x.name).join(', ')})`)
-        return s
-      })
-    : SCENARIOS.filter((s) => !s.optional)
-  const sizes = envList('BENCH_SIZES')?.map(Number) ?? (quick ? [2 * KB] : [2 * KB, 200 * KB])
-  const concurrency = envList('BENCH_CONCURRENCY')?.map(Number) ?? (quick ? [10] : [1, 10, 50])
-  for (const n of [...sizes, ...concurrency]) if (!Number.isInteger(n) || n <= 0) throw new Error(`bad size or concurrency: ${n}`)
+  for (const n of names ?? []) {
+    if (!chosen.some((c) => c.scenarios.some((x) => x.name === n))) {
+      throw new Error(`BENCH_SCENARIOS: no scenario ${n} in the case sets run (there are ${[...new Set(chosen.flatMap((c) => c.scenarios.map((x) => x.name)))].join(', ')})`)
+    }
+  }
+  const envSizes = envList('BENCH_SIZES')?.map(Number)
+  const envConc = envList('BENCH_CONCURRENCY')?.map(Number)
+  for (const n of [...(envSizes ?? []), ...(envConc ?? [])]) if (!Number.isInteger(n) || n <= 0) throw new Error(`bad size or concurrency: ${n}`)
+  const sets: SetPlan[] = chosen
+    .map((set) => ({
+      set,
+      scenarios: names ? set.scenarios.filter((s) => names.includes(s.name)) : set.scenarios.filter((s) => !s.optional),
+      sizes: envSizes ?? (quick ? [2 * KB] : set.sizes),
+      concurrency: envConc ?? (quick ? [10] : set.concurrency),
+    }))
+    .filter((sp) => sp.scenarios.length)
   const messages = envInt('BENCH_MESSAGES')
   const warmup = envInt('BENCH_WARMUP')
   const rewarm = envInt('BENCH_REWARM')
@@ -102,9 +125,8 @@ function plan(): Plan {
   return {
     quick,
     repeat: envInt('BENCH_REPEAT') ?? (quick ? 1 : 5),
-    scenarios,
-    sizes,
-    concurrency,
+    sets,
+    allSets: CASE_SETS.every((c) => sets.some((sp) => sp.set === c)),
     messages: perRun,
     // A tenth of a run, and at least two messages per session.
     rewarm: (size, concurrency) => rewarm ?? Math.max(2 * concurrency, Math.round(perRun(size) / 10)),
@@ -116,6 +138,7 @@ async function main(): Promise<number> {
   const began = Date.now()
   const p = plan()
   const write = flag('write', 'BENCH_WRITE')
+  if (write && !p.allSets) throw new Error('--write with BENCH_CASES or BENCH_SCENARIOS leaving a case set out: docs/performance.md holds every case set from one run')
   if (process.env.BENCH_PROFILE) {
     if (write) throw new Error('BENCH_PROFILE and --write: a profiled run is slower, its numbers do not belong in docs/performance.md')
     fs.mkdirSync(path.resolve(process.env.BENCH_PROFILE), { recursive: true })
@@ -133,15 +156,16 @@ async function main(): Promise<number> {
 
   const dns = await TestDns.start({ records: benchZone() })
   const ctx: BenchContext & { pids: number[] } = { pids: [] }
+  const every = p.sets.flatMap((sp) => sp.scenarios)
   let redis: Redis | undefined
-  if (p.scenarios.some((s) => s.needs?.includes('redis'))) {
+  if (every.some((s) => s.needs?.includes('redis'))) {
     say('starting a private redis-server on loopback')
     redis = await Redis.start()
     ctx.redis = { host: redis.host, port: redis.port }
     ctx.pids.push(redis.pid)
   }
   let cluster: RedisCluster | undefined
-  if (p.scenarios.some((s) => s.needs?.includes('redis-cluster'))) {
+  if (every.some((s) => s.needs?.includes('redis-cluster'))) {
     say('starting a private Redis Cluster on loopback (3 masters, 3 replicas)')
     cluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1 })
     ctx.redisCluster = { seeds: cluster.seeds }
@@ -149,28 +173,41 @@ async function main(): Promise<number> {
     for (const port of cluster.ports) ctx.pids.push(await serverPid(cluster, port))
   }
 
-  const total = p.sizes.length * p.concurrency.length
-  say(
-    `${total} case(s) of ${p.scenarios.length} scenario(s) (${p.scenarios.map((s) => s.name).join(', ')}), ` +
-      `sizes ${p.sizes.map(sizeLabel).join(', ')}, sessions ${p.concurrency.join(', ')}, ${p.repeat} measured run(s) each`,
-  )
-  const results: CaseResult[] = []
-  const messageLabels: string[] = []
+  const total = p.sets.reduce((sum, sp) => sum + sp.sizes.length * sp.concurrency.length, 0)
+  for (const sp of p.sets) {
+    say(
+      `${sp.set.name}: ${sp.sizes.length * sp.concurrency.length} case(s) of ${sp.scenarios.length} scenario(s) (${sp.scenarios.map((s) => s.name).join(', ')}), ` +
+        `sizes ${sp.sizes.map(sizeLabel).join(', ')}, sessions ${sp.concurrency.join(', ')}, ${p.repeat} measured run(s) each`,
+    )
+  }
+  const sections: Section[] = []
+  const messageLabels = new Map<number, string>()
+  const files = new Map<number, { file: string; text: string } | undefined>()
+  const lists = benchLists()
   let n = 0
   try {
-    for (const size of p.sizes) {
-      const msg = benchMessage(size)
-      messageLabels.push(`${sizeLabel(size)}: ${msg.label}`)
-      say(`${sizeLabel(size)}: ${msg.label}`)
-      const message = msg.text === undefined ? undefined : { file: messageFile(size, msg.text), text: msg.text }
-      for (const concurrency of p.concurrency) {
+    for (const sp of p.sets) {
+      const results: CaseResult[] = []
+      const designed = sp.set.mix ? designedShares(mixClients(lists)) : undefined
+      if (designed) say(`${sp.set.name}: sessions designed to end accepted / refused / deferred with the bundle: ${sharesText(designed)}`)
+      sections.push({ set: sp.set, scenarios: sp.scenarios, results, designed })
+    for (const size of sp.sizes) {
+      if (!files.has(size)) {
+        const msg = benchMessage(size)
+        messageLabels.set(size, `${sizeLabel(size)}: ${msg.label}`)
+        say(`${sizeLabel(size)}: ${msg.label}`)
+        files.set(size, msg.text === undefined ? undefined : { file: messageFile(size, msg.text), text: msg.text })
+      }
+      const message = files.get(size)
+      for (const concurrency of sp.concurrency) {
         n++
-        const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup(size), rewarm: p.rewarm(size, concurrency), repeat: p.repeat, ticks, message }
-        const label = `[${n}/${total}] ${sizeLabel(size)}, ${concurrency} sessions, ${c.messages} messages`
-        for (const r of await runCase(p.scenarios, { ...ctx, pinning }, dns, load, c, label)) {
+        const c: CaseParams = { size, concurrency, messages: p.messages(size), warmup: p.warmup(size), rewarm: p.rewarm(size, concurrency), repeat: p.repeat, ticks, message, mix: sp.set.mix ? lists : undefined }
+        const label = `[${n}/${total}] ${sp.set.name}, ${sizeLabel(size)}, ${concurrency} sessions, ${c.messages} messages`
+        for (const r of await runCase(sp.scenarios, { ...ctx, pinning }, dns, load, c, label)) {
           results.push(r)
           if (r.ok) {
-            say(`${label}, ${r.scenario}: ${r.rate.toFixed(1)} msgs/s (runs: ${r.rates.map((x) => x.toFixed(0)).join(', ')}), ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg (runs: ${r.cpus.map((x) => x.toFixed(2)).join(', ')}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`)
+            const mix = r.shares ? `, sessions accepted / refused / deferred ${sharesText(r.shares)}, load CPU ${(r.loadCpuMsPerMsg ?? NaN).toFixed(2)} ms/msg` : ''
+            say(`${label}, ${r.scenario}: ${r.rate.toFixed(1)} msgs/s (runs: ${r.rates.map((x) => x.toFixed(0)).join(', ')}), ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg (runs: ${r.cpus.map((x) => x.toFixed(2)).join(', ')}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB${mix}`)
           } else {
             say('!!!!!!!!')
             say(`!!! ${label}, ${r.scenario}: FAILED`)
@@ -180,32 +217,34 @@ async function main(): Promise<number> {
         }
       }
     }
+    }
   } finally {
     await dns.stop()
     await redis?.stop()
     await cluster?.stop()
   }
 
-  const [m, scenarios] = [machine(), p.scenarios]
+  const m = machine()
   const info: RunInfo = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     ...m,
     haraka: harakaVersion(),
     load: load.name,
-    messages: messageLabels,
+    messages: [...messageLabels.values()],
     clockTicks: ticks,
     quick: p.quick,
     repeat: p.repeat,
-    warmup: p.sizes.map((size) => `${sizeLabel(size)}: ${p.warmup(size)}`),
+    warmup: [...messageLabels.keys()].map((size) => `${sizeLabel(size)}: ${p.warmup(size)}`),
     seconds: (Date.now() - began) / 1000,
     pinning: pinning.about,
   }
-  process.stdout.write('\n' + plainReport(info, results, scenarios))
+  process.stdout.write('\n' + plainReport(info, sections))
   if (write) {
     const out = path.resolve(ROOT, process.env.BENCH_OUT || path.join('docs', 'performance.md'))
-    fs.writeFileSync(out, markdownReport(info, results, scenarios))
+    fs.writeFileSync(out, markdownReport(info, sections))
     say(`wrote ${path.relative(ROOT, out)}`)
   }
+  const results = sections.flatMap((sec) => sec.results)
   const failed = results.filter((r) => !r.ok).length
   if (failed) say(`${failed} of ${results.length} case(s) FAILED`)
   return failed ? 1 : 0
@@ -220,6 +259,8 @@ interface CaseParams {
   repeat: number
   ticks: number
   message?: { file: string; text: string }
+  /** The realistic case: sessions from the mix through PROXY, with the nodes' DNS lists. */
+  mix?: Array<[string, string]>
 }
 
 interface Measured {
@@ -228,7 +269,22 @@ interface Measured {
   cpuPercent: number
   otherPercent: number
   dnsPerMsg: number
+  /** The load generator's CPU per message (the PROXY client's own, measured in its process). */
+  loadCpuMs?: number
+  /** Sessions by how they ended (the PROXY client). */
+  outcomes?: Record<Outcome, number>
 }
+
+/** What one load run gives, from either generator. */
+interface Sent {
+  ok: boolean
+  seconds: number
+  detail: string
+  loadCpuMs?: number
+  outcomes?: Record<Outcome, number>
+}
+
+
 
 /** The run with the median msgs/s (the lower middle one of an even count). */
 function medianRun(runs: Measured[]): Measured {
@@ -239,9 +295,16 @@ function medianRun(runs: Measured[]): Measured {
 interface Live {
   sc: Scenario
   node?: BenchHaraka
+  /** GET /metrics every 5 s, for a scenario with its metrics listener on. */
+  scraper?: Scraper
   failure?: string
   runs: Measured[]
 }
+
+// Seeds of the mix's session streams: every node of a round gets the same sessions.
+const WARMUP_SEED = 1
+const rewarmSeed = (round: number): number => 1000 + round
+const runSeed = (round: number): number => 100 + round
 
 /**
  * One case (size, sessions) for every scenario: a fresh Haraka per scenario,
@@ -260,14 +323,22 @@ async function runCase(
 ): Promise<CaseResult[]> {
   const live: Live[] = scenarios.map((sc) => ({ sc, runs: [] }))
   const run = { port: 0, messages: 0, concurrency: c.concurrency, size: c.size, message: c.message }
+  const send = async (l: Live, node: BenchHaraka, messages: number, seed: number): Promise<Sent> => {
+    if (!c.mix) return load.run({ ...run, port: node.port, messages })
+    const r = await runProxyLoad({ port: node.port, messages, concurrency: c.concurrency, seed, lists: c.mix, designed: l.sc.refuses === true, size: c.size, text: c.message?.text })
+    return { ok: r.ok, seconds: r.seconds, detail: r.detail, loadCpuMs: r.cpuMs, outcomes: r.outcomes }
+  }
   try {
     say(`${label}: starting ${live.length} Haraka node(s) and warming up (${c.warmup} messages each)`)
     for (const l of live) {
       try {
-        const config = typeof l.sc.config === 'function' ? l.sc.config(ctx) : l.sc.config
+        const metricsPort = l.sc.metrics ? await freePort() : undefined
+        const own = metricsPort ? { ...ctx, metricsListen: `127.0.0.1:${metricsPort}` } : ctx
+        const config = typeof l.sc.config === 'function' ? l.sc.config(own) : l.sc.config
         const profDir = process.env.BENCH_PROFILE
         const cpuProfile = profDir ? path.resolve(profDir, `${l.sc.name}-${c.size}-${c.concurrency}.cpuprofile`) : undefined
-        l.node = await BenchHaraka.start({ plugins: l.sc.plugins, config, dns: dns.address, withPackage: l.sc.withPackage, cpuProfile, cpus: ctx.pinning.haraka })
+        l.node = await BenchHaraka.start({ plugins: l.sc.plugins, config, dns: dns.address, withPackage: l.sc.withPackage, cpuProfile, cpus: ctx.pinning.haraka, proxy: l.sc.proxy })
+        if (metricsPort) l.scraper = Scraper.start(`http://127.0.0.1:${metricsPort}/metrics`)
       } catch (err) {
         l.failure = `Haraka did not start: ${err instanceof Error ? err.message : String(err)}`
         continue
@@ -277,7 +348,7 @@ async function runCase(
         l.failure = `Haraka logged ${startup.length} line(s) at WARN or worse at start:\n${startup.slice(0, 10).join('\n')}`
         continue
       }
-      const warm = await load.run({ ...run, port: l.node.port, messages: c.warmup })
+      const warm = await send(l, l.node, c.warmup, WARMUP_SEED)
       if (!warm.ok) l.failure = `warm-up: ${warm.detail}${harakaTail(l.node)}`
     }
     for (let round = 0; round < c.repeat; round++) {
@@ -288,7 +359,7 @@ async function runCase(
         // first brings it back to a server under load (its heap is kept by
         // --no-memory-reducer, see haraka-node.ts; its sockets, timers and
         // caches are not), so the measured run does not start cold.
-        const rewarm = await load.run({ ...run, port: l.node.port, messages: c.rewarm })
+        const rewarm = await send(l, l.node, c.rewarm, rewarmSeed(round))
         if (!rewarm.ok) {
           l.failure = `re-warm: ${rewarm.detail}${harakaTail(l.node)}`
           continue
@@ -299,7 +370,7 @@ async function runCase(
         // server and the load generator (counted once it has exited).
         const ours = [...live.flatMap((x) => (x.node?.running ? [x.node.pid] : [])), ...ctx.pids]
         const before = { haraka: ticksOf(l.node.pid), ours: ours.map(ticksOf), self: selfTicks(), machine: machineBusyTicks() }
-        const res = await load.run({ ...run, port: l.node.port, messages: c.messages })
+        const res = await send(l, l.node, c.messages, runSeed(round))
         const haraka = ticksOf(l.node.pid) - before.haraka
         const other =
           machineBusyTicks() - before.machine - (selfTicks() - before.self) - ours.reduce((sum, pid, i) => sum + (ticksOf(pid) - before.ours[i] || 0), 0)
@@ -307,6 +378,7 @@ async function runCase(
         if (!l.node.running || Number.isNaN(haraka)) l.failure = `Haraka exited during the run${harakaTail(l.node)}`
         else if (!res.ok) l.failure = `${res.detail}${harakaTail(l.node)}`
         else if (severe.length) l.failure = `Haraka logged ${severe.length} line(s) at WARN or worse:\n${severe.slice(0, 10).join('\n')}`
+        else if (l.scraper?.errors.length) l.failure = `GET /metrics failed: ${l.scraper.errors.slice(0, 3).join('; ')}`
         if (l.failure) continue
         l.runs.push({
           rate: c.messages / res.seconds,
@@ -314,6 +386,8 @@ async function runCase(
           cpuPercent: (haraka / c.ticks / res.seconds) * 100,
           otherPercent: (Math.max(0, other) / c.ticks / res.seconds) * 100,
           dnsPerMsg: dns.queries.length / c.messages,
+          loadCpuMs: res.loadCpuMs === undefined ? undefined : res.loadCpuMs / c.messages,
+          outcomes: res.outcomes,
         })
         dns.queries = []
       }
@@ -325,9 +399,14 @@ async function runCase(
         return { ...base, ok: false, rate: NaN, cpuMsPerMsg: NaN, cpuPercent: NaN, otherCpuPercent: NaN, dnsPerMsg: NaN, peakRssMiB: NaN, failure: l.failure ?? 'not run' }
       }
       const m = medianRun(l.runs)
+      const o = m.outcomes
+      const sum = o ? o.accepted + o.refused + o.deferred : 0
       return {
         ...base,
         ok: true,
+        loadCpuMsPerMsg: m.loadCpuMs,
+        shares: o && sum ? { accepted: o.accepted / sum, refused: o.refused / sum, deferred: o.deferred / sum } : undefined,
+        scrapes: l.scraper?.count,
         rate: m.rate,
         cpuMsPerMsg: m.cpuMs,
         cpuPercent: m.cpuPercent,
@@ -337,7 +416,10 @@ async function runCase(
       }
     })
   } finally {
-    for (const l of live) await l.node?.stop()
+    for (const l of live) {
+      l.scraper?.stop()
+      await l.node?.stop()
+    }
   }
 }
 

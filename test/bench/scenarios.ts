@@ -13,6 +13,8 @@ export interface BenchContext {
   redis?: { host: string; port: number }
   /** The private Redis Cluster's nodes ("host:port,..."), when a scenario needs one. */
   redisCluster?: { seeds: string }
+  /** host:port of this node's own metrics listener (support-codes.ini [metrics] listen), for a scenario with `metrics`. */
+  metricsListen?: string
 }
 
 export interface Scenario {
@@ -39,6 +41,12 @@ export interface Scenario {
   needs?: Need[]
   /** Run only when named in BENCH_SCENARIOS (none is, today: every scenario runs by default). */
   optional?: boolean
+  /** Accept PROXY lines from loopback (connection.ini [haproxy] hosts), as the realistic case's clients send. */
+  proxy?: boolean
+  /** The node gets a free loopback port for [metrics] listen (ctx.metricsListen), scraped every 5 s during the case. */
+  metrics?: boolean
+  /** The realistic case: the load expects the bundle's designed refusals and deferrals (mix.ts); otherwise every session is accepted. */
+  refuses?: boolean
 }
 
 /** The scenario every other one is compared with (the ratio column). */
@@ -169,5 +177,97 @@ export const SCENARIOS: Scenario[] = [
       ].join('\n'),
     }),
     needs: ['redis'],
+  },
+]
+
+// --- the realistic case -----------------------------------------------------
+
+// The clients are the mix's (mix.ts): 1000 public IPs and 1000 sender
+// domains, Zipf-drawn, presented through PROXY, so that Haraka's own PTR
+// lookup, the bundle's PTR, DNS-list, MX, SPF and DMARC lookups all happen,
+// answered by the bench DNS server. Bare Haraka takes the same PROXY
+// connections. The concurrency and sender_rate settings are as in bundle.
+export const REALISTIC: Scenario[] = [
+  {
+    name: 'bare',
+    about: 'Haraka with only an accept-all RCPT plugin and a discard queue, PROXY from loopback (connection.ini [haproxy] hosts)',
+    plugins: [...TAIL],
+    proxy: true,
+  },
+  {
+    name: 'bundle',
+    about: 'the four support-codes plugins, default settings (sender_rate limit=1000000, concurrency max=1000), memory store, PROXY from loopback; listed clients refused at RCPT TO (G31/G32), clients without PTR deferred at MAIL FROM (G1F)',
+    plugins: [...PLUGINS, ...TAIL],
+    config: BUNDLE_CONFIG,
+    proxy: true,
+    refuses: true,
+  },
+]
+
+// --- metrics on against off (issue 19) ----------------------------------------
+
+function scenario(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name)
+  if (!s) throw new Error(`no scenario ${name}`)
+  return s
+}
+
+export const METRICS: Scenario[] = [
+  scenario('bare'),
+  { ...scenario('bundle'), about: `${scenario('bundle').about}, support-codes.ini [metrics] listen empty (the default: metrics off)` },
+  {
+    name: 'bundle-metrics',
+    about: 'the bundle with support-codes.ini [metrics] listen on a loopback port of its own, GET /metrics every 5 s while the case runs',
+    plugins: [...PLUGINS, ...TAIL],
+    config: (ctx) => {
+      if (!ctx.metricsListen) throw new Error('this scenario needs a metrics port')
+      return { ...BUNDLE_CONFIG, 'support-codes.ini': `[metrics]\nlisten=${ctx.metricsListen}\n` }
+    },
+    metrics: true,
+  },
+]
+
+const KB = 1024
+
+/** A group of scenarios measured together, each case against its own bare. */
+export interface CaseSet {
+  /** Used in BENCH_CASES and as the report's section. */
+  name: 'standard' | 'realistic' | 'metrics'
+  title: string
+  /** One paragraph for the report: what the clients send. */
+  about: string
+  scenarios: Scenario[]
+  sizes: number[]
+  concurrency: number[]
+  /** Sessions from the mix through PROXY (proxy-client.ts) instead of smtp-source. */
+  mix?: boolean
+}
+
+export const CASE_SETS: CaseSet[] = [
+  {
+    name: 'standard',
+    title: 'One client, one sender',
+    about: 'Every session from 127.0.0.1, alice@sender.example to bob@example.com, sent by the load generator named above (smtp-source). No DNS list is asked about a loopback client.',
+    scenarios: SCENARIOS,
+    sizes: [2 * KB, 200 * KB],
+    concurrency: [1, 10, 50],
+  },
+  {
+    name: 'realistic',
+    title: 'Realistic: public clients through PROXY, a sender mix',
+    about:
+      'Each session opens with a PROXY line naming one of 1000 client IPs (198.18.0.0/15) and sends as alice@ one of 1000 sender domains, both drawn with a Zipf distribution (exponent 1, seeded: both nodes of a round get the same sessions); every name is answered by the bench DNS server: each domain has MX, SPF (passing) and DMARC p=reject records, each client a PTR but every 20th by rank (from rank 7), and every 10th client by rank (from rank 3) is listed on one of the two default DNS lists. The bundle refuses the listed clients at RCPT TO and defers those without PTR at MAIL FROM; bare accepts all. msgs/s counts sessions, whatever their end. Sent by a Node client with PROXY (test/bench/proxy-client.ts) in a process of its own; its CPU per session is the load CPU column.',
+    scenarios: REALISTIC,
+    sizes: [2 * KB, 200 * KB],
+    concurrency: [1, 10, 50],
+    mix: true,
+  },
+  {
+    name: 'metrics',
+    title: 'Metrics on against off',
+    about: 'As the standard case, 2 KB: the bundle with its metrics listener on and scraped, the bundle with metrics off (the default) and bare, taking turns. The cost of metrics is (bundle - bundle-metrics) / bare, per round, median over the rounds.',
+    scenarios: METRICS,
+    sizes: [2 * KB],
+    concurrency: [1, 10, 50],
   },
 ]

@@ -2,12 +2,15 @@
 // lookup the nodes make for a message from 127.0.0.1 (alice@sender.example
 // to bob@example.com) finds what a well-run sender would publish, so the
 // bundle's checks run to the end and pass. The DNS lists answer their RFC
-// 5782 test entry (127.0.0.2 listed) and list no one else.
+// 5782 test entry (127.0.0.2 listed) and, for the realistic case, the
+// clients of the mix meant to be listed (mix.ts, which also gives its
+// senders' and clients' names).
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ROOT } from '../rig/haraka'
 import { ptrName, reverseName, Zone } from '../rig/dns-server'
 import { HELO } from './load'
+import { mixClients, mixZone } from './mix'
 
 /** [zone, first "listed" address] of every DNS list in a support-codes-rcpt.ini text. */
 export function dnsLists(ini: string): Array<[string, string]> {
@@ -35,6 +38,12 @@ export function dnsLists(ini: string): Array<[string, string]> {
   return out
 }
 
+/** The DNS lists of the package's defaults (the nodes use those), [zone, listed answer]. */
+export function benchLists(): Array<[string, string]> {
+  const ini = path.join(ROOT, 'config', 'support-codes-rcpt.ini')
+  return fs.existsSync(ini) ? dnsLists(fs.readFileSync(ini, 'utf8')) : []
+}
+
 export function benchZone(): Zone {
   const zone: Zone = {
     [ptrName('127.0.0.1')]: [{ type: 'PTR', data: HELO }],
@@ -48,9 +57,7 @@ export function benchZone(): Zone {
     'example.com': [{ type: 'MX', data: { preference: 10, exchange: 'mx.example.com' } }],
     'mx.example.com': [{ type: 'A', data: '127.0.0.1' }],
   }
-  // The zones the package ships in its defaults (the nodes use those).
-  const ini = path.join(ROOT, 'config', 'support-codes-rcpt.ini')
-  const lists = fs.existsSync(ini) ? dnsLists(fs.readFileSync(ini, 'utf8')) : []
+  const lists = benchLists()
   for (const [name, answer] of lists) zone[reverseName('127.0.0.2', name)] = [{ type: 'A', data: answer }]
-  return zone
+  return { ...mixZone(mixClients(lists)), ...zone }
 }
