@@ -93,7 +93,8 @@ function messageRest(r: ProxyRun): Buffer {
 }
 
 interface Step {
-  send: string | Buffer
+  /** Written in order; the message goes as its From line and the shared rest, not copied per session. */
+  send: Array<string | Buffer>
   /** The reply's code when things go on. */
   ok: string
 }
@@ -102,13 +103,13 @@ interface Step {
 function session(port: number, client: MixClient, sender: string, expect: Outcome, body: Buffer): Promise<Outcome> {
   const helo = client.ptr ?? `[${client.ip}]`
   const steps: Step[] = [
-    { send: `PROXY TCP4 ${client.ip} 127.0.0.1 40000 25\r\n`, ok: '220' },
-    { send: `EHLO ${helo}\r\n`, ok: '250' },
-    { send: `MAIL FROM:<${sender}>\r\n`, ok: '250' },
-    { send: `RCPT TO:<${RECIPIENT}>\r\n`, ok: '250' },
-    { send: 'DATA\r\n', ok: '354' },
-    { send: Buffer.concat([Buffer.from(`From: <${sender}>\r\n`), body]), ok: '250' },
-    { send: 'QUIT\r\n', ok: '221' },
+    { send: [`PROXY TCP4 ${client.ip} 127.0.0.1 40000 25\r\n`], ok: '220' },
+    { send: [`EHLO ${helo}\r\n`], ok: '250' },
+    { send: [`MAIL FROM:<${sender}>\r\n`], ok: '250' },
+    { send: [`RCPT TO:<${RECIPIENT}>\r\n`], ok: '250' },
+    { send: ['DATA\r\n'], ok: '354' },
+    { send: [`From: <${sender}>\r\n`, body], ok: '250' },
+    { send: ['QUIT\r\n'], ok: '221' },
   ]
   // Where the bundle answers otherwise, and with what.
   const refusal =
@@ -128,8 +129,13 @@ function session(port: number, client: MixClient, sender: string, expect: Outcom
       if (err) reject(new Error(`${client.ip} as ${sender}: ${err.message}`))
       else resolve(expect)
     }
+    const write = (parts: Array<string | Buffer>): void => {
+      sock.cork()
+      for (const p of parts) sock.write(p)
+      sock.uncork()
+    }
     sock.setNoDelay(true)
-    sock.on('connect', () => sock.write(steps[0].send))
+    sock.on('connect', () => write(steps[0].send))
     sock.on('data', (d: Buffer) => {
       buf += d.toString('latin1')
       for (;;) {
@@ -148,7 +154,7 @@ function session(port: number, client: MixClient, sender: string, expect: Outcom
         if (m[1] !== steps[step].ok) return end(new Error(`expected ${steps[step].ok} at step ${step}, got ${last}`))
         step++
         if (step === steps.length) return end()
-        sock.write(steps[step].send)
+        write(steps[step].send)
       }
     })
     sock.on('error', (e) => end(quitting ? undefined : e))

@@ -207,7 +207,8 @@ async function main(): Promise<number> {
           results.push(r)
           if (r.ok) {
             const mix = r.shares ? `, sessions accepted / refused / deferred ${sharesText(r.shares)}, load CPU ${(r.loadCpuMsPerMsg ?? NaN).toFixed(2)} ms/msg` : ''
-            say(`${label}, ${r.scenario}: ${r.rate.toFixed(1)} msgs/s (runs: ${r.rates.map((x) => x.toFixed(0)).join(', ')}), ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg (runs: ${r.cpus.map((x) => x.toFixed(2)).join(', ')}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB${mix}`)
+            const scraped = r.scrapes === undefined ? '' : `, GET /metrics answered ${r.scrapes} time(s)`
+            say(`${label}, ${r.scenario}: ${r.rate.toFixed(1)} msgs/s (runs: ${r.rates.map((x) => x.toFixed(0)).join(', ')}), ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg (runs: ${r.cpus.map((x) => x.toFixed(2)).join(', ')}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB${mix}${scraped}`)
           } else {
             say('!!!!!!!!')
             say(`!!! ${label}, ${r.scenario}: FAILED`)
