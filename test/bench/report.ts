@@ -286,7 +286,9 @@ function sectionNotes(sec: Section): { targets: string[]; metrics: string[]; des
   return {
     targets: targetLines(sec.results, sec.set.name),
     metrics: sec.set.name === 'metrics' ? metricsLines(sec.results) : [],
-    designed: sec.designed ? `designed with the bundle, by the mix's Zipf weights: accepted / refused / deferred ${sharesText(sec.designed)}` : undefined,
+    designed: sec.designed
+      ? `Sessions as designed with the bundle, by the mix's Zipf weights (a run's sessions are a sample of them): accepted / refused / deferred ${sharesText(sec.designed)}`
+      : undefined,
   }
 }
 
@@ -328,7 +330,7 @@ function markdownSection(sec: Section): string[] {
     markdown(caseTable(sec.results, sec.set.mix === true)),
     '',
     ...(rt ? [markdown(rt), ''] : []),
-    ...(notes.designed ? [`Sessions ${notes.designed}.`, ''] : []),
+    ...(notes.designed ? [`${notes.designed}.`, ''] : []),
     ...(notes.targets.length ? ['Targets:', '', ...notes.targets.map((l) => `- ${l}`), ''] : []),
     ...(notes.metrics.length ? ['Metrics on against off (target: at most 0.02 of bare):', '', ...notes.metrics.map((l) => `- ${l}`), ''] : []),
     ...(busy.length

@@ -396,6 +396,7 @@ async function runCase(
     return live.map((l) => {
       const base = { scenario: l.sc.name, size: c.size, concurrency: c.concurrency, messages: c.messages, rates: l.runs.map((r) => r.rate), cpus: l.runs.map((r) => r.cpuMs) }
       if (!l.failure && l.node && !l.node.running) l.failure = `Haraka exited after its runs${harakaTail(l.node)}`
+      if (!l.failure && l.scraper && !l.scraper.count) l.failure = `GET /metrics was never answered${l.scraper.errors.length ? `: ${l.scraper.errors[0]}` : ''}`
       if (l.failure || !l.node) {
         return { ...base, ok: false, rate: NaN, cpuMsPerMsg: NaN, cpuPercent: NaN, otherCpuPercent: NaN, dnsPerMsg: NaN, peakRssMiB: NaN, failure: l.failure ?? 'not run' }
       }

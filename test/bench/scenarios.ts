@@ -217,7 +217,7 @@ export const METRICS: Scenario[] = [
   { ...scenario('bundle'), about: `${scenario('bundle').about}, support-codes.ini [metrics] listen empty (the default: metrics off)` },
   {
     name: 'bundle-metrics',
-    about: 'the bundle with support-codes.ini [metrics] listen on a loopback port of its own, GET /metrics every 5 s while the case runs',
+    about: 'the bundle with support-codes.ini [metrics] listen on a loopback port of its own, GET /metrics at start and every 5 s while the case runs',
     plugins: [...PLUGINS, ...TAIL],
     config: (ctx) => {
       if (!ctx.metricsListen) throw new Error('this scenario needs a metrics port')

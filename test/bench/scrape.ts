@@ -1,5 +1,6 @@
-// A scraper for the metrics case: GET /metrics on a node's own listener every
-// 5 s, as a Prometheus with the common scrape interval would, so that the
+// A scraper for the metrics case: GET /metrics on a node's own listener at
+// once (as Prometheus does when a target appears) and then every 5 s, as with
+// the common scrape interval, so that the
 // case measures serving the page as well as recording into it. The body is
 // read to its end and dropped; a scrape that fails is kept for the runner.
 import * as http from 'node:http'
@@ -20,6 +21,7 @@ export class Scraper {
 
   static start(url: string, intervalMs = SCRAPE_INTERVAL_MS): Scraper {
     const s = new Scraper(url)
+    s.once()
     s.timer = setInterval(() => s.once(), intervalMs)
     return s
   }
