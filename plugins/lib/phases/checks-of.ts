@@ -5,6 +5,7 @@
 // domain, a DNS list for a public IP) is named when its settings turn it on.
 // Each list is made once per load of the settings.
 import { needsScan, checksFiles } from '../content/scan'
+import { ConnectSettings } from './connect'
 import { DataSettings, needsAuth } from './data'
 import { MailfromSettings } from './mailfrom'
 import { RcptLists, RcptSettings } from './rcpt-lists'
@@ -15,6 +16,20 @@ function once(key: object, make: () => string[]): readonly string[] {
   let list = made.get(key)
   if (!list) made.set(key, (list = Object.freeze(make())))
   return list
+}
+
+const CONCURRENCY: readonly string[] = Object.freeze(['concurrency'])
+const PTR: readonly string[] = Object.freeze(['ptr'])
+const NONE: readonly string[] = Object.freeze([])
+
+/** The connect plugin at connect: G2 when it has a limit. */
+export function connectChecks(own: ConnectSettings): readonly string[] {
+  return own.concurrency.max > 0 ? CONCURRENCY : NONE
+}
+
+/** The connect plugin at MAIL FROM: G1F when it is on. */
+export function ptrChecks(own: ConnectSettings): readonly string[] {
+  return own.ptr.enabled ? PTR : NONE
 }
 
 /** MAIL FROM: G34, then G29 when it has a limit. */

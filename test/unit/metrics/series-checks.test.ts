@@ -9,7 +9,7 @@ import { hook } from '../../../plugins/lib/haraka/hook'
 import { Connection, HarakaPlugin, ResultStore } from '../../../plugins/lib/haraka/types'
 import { BundleProcess, SupportCodesPlugin } from '../../../plugins/lib/haraka/process'
 import { readSettings } from '../../../plugins/lib/config/settings'
-import { dataChecks, mailfromChecks, rcptChecks } from '../../../plugins/lib/phases/checks-of'
+import { connectChecks, dataChecks, mailfromChecks, ptrChecks, rcptChecks } from '../../../plugins/lib/phases/checks-of'
 import { rcptLists } from '../../../plugins/lib/phases/rcpt'
 import { PhaseRun } from '../../../plugins/lib/phases/run'
 import { Session } from '../../../plugins/lib/phases/session'
@@ -66,6 +66,10 @@ test('the lists are made once per load of the settings', () => {
   const own = mailfromOwn('10')
   assert.equal(mailfromChecks(own), mailfromChecks(own))
   assert.deepEqual(mailfromChecks(own), ['null_sender', 'sender_rate'])
+  const connect = readSettings('support-codes-connect.ini', {}).settings
+  assert.deepEqual([connectChecks(connect), ptrChecks(connect)], [['concurrency'], ['ptr']])
+  const off = readSettings('support-codes-connect.ini', { concurrency: { max: '0' }, ptr: { enabled: 'false' } }).settings
+  assert.deepEqual([connectChecks(off), ptrChecks(off)], [[], []])
   assert.deepEqual(dataChecks(readSettings('support-codes-data.ini', { virus: { clamd: '127.0.0.1:3310' }, spf: { reject_fail: 'false' }, dmarc: { reject: 'false', temperror: 'accept' } }).settings),
     ['loop', 'scan', 'mime', 'mime', 'attachments', 'virus'])
 })
